@@ -1,0 +1,56 @@
+"""The data that crosses every layer: a tool call as the model wrote it, and its one result.
+
+Invariants:
+
+* A :class:`ToolResult` always carries the ``call_id`` of exactly one :class:`ToolCall`; every
+  layer above (executor, scheduler, agent loop, wire formats) keeps one result per call id.
+* ``content`` is the text the model reads.  Errors are results too (``is_error=True``) whose
+  content says what went wrong in words a model can act on; ``error_kind`` says the same to code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+__all__ = ("ErrorKind", "ToolCall", "ToolResult")
+
+ErrorKind = Literal[
+    "unknown_tool",
+    "invalid_json",
+    "invalid_arguments",
+    "exception",
+    "timeout",
+    "cancelled",
+    "unknown_future",
+    "dependency_failed",
+]
+"""Why a call produced an error result instead of a value."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ToolCall:
+    """One function call emitted by a model.
+
+    ``arguments`` is the raw JSON text (OpenAI) or an already decoded object (Anthropic).
+    """
+
+    id: str
+    name: str
+    arguments: str | Mapping[str, Any] = "{}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ToolResult:
+    """The outcome of one :class:`ToolCall`."""
+
+    call_id: str
+    name: str
+    content: str
+    is_error: bool = False
+    error_kind: ErrorKind | None = None
+    value: Any = None
+    """The Python value the tool returned (``None`` for errors)."""
+    return_direct: bool = False
+    """True when the call succeeded and its tool is marked ``return_direct``."""

@@ -1,0 +1,178 @@
+"""Running one tool call: decode, validate, execute, render.  Shared by the batch executor
+and the futures scheduler so both turn every failure into the same model-readable result.
+
+Invariants:
+
+* :func:`run_call` never raises for anything the *model* got wrong or the *tool* did wrong:
+  unknown tools, bad JSON, invalid arguments, exceptions and timeouts all become error
+  results.  Cancellation from outside is the one thing it lets through, as anyio requires.
+* Sync tools run in a worker thread (anyio copies ``contextvars`` into it); async tools run on
+  the event loop.  A timed-out or cancelled sync tool cannot be interrupted: its thread is
+  abandoned, runs to completion in the background, and its return value is discarded.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import anyio
+import anyio.to_thread
+import pydantic_core
+
+from ._calls import ErrorKind, ToolCall, ToolResult
+from ._tools import Tool, ToolArgumentsError, ToolContext, Toolset
+
+__all__ = (
+    "ArgumentsError",
+    "decode_arguments",
+    "error_result",
+    "execute",
+    "render_value",
+    "run_call",
+)
+
+DEFAULT_MAX_RESULT_CHARS = 20_000
+
+
+class ArgumentsError(Exception):
+    """A call cannot run; ``kind`` and the message say why (the message is for the model)."""
+
+    def __init__(self, kind: ErrorKind, message: str) -> None:
+        super().__init__(message)
+        self.kind: ErrorKind = kind
+
+
+def error_result(call: ToolCall, kind: ErrorKind, message: str) -> ToolResult:
+    return ToolResult(
+        call_id=call.id,
+        name=call.name,
+        content=f"Error: {message}",
+        is_error=True,
+        error_kind=kind,
+    )
+
+
+def lookup(call: ToolCall, toolset: Toolset) -> Tool:
+    found = toolset.get(call.name)
+    if found is None:
+        names = ", ".join(toolset.names()) or "(none)"
+        raise ArgumentsError(
+            "unknown_tool", f"unknown tool '{call.name}'. Available tools: {names}."
+        )
+    return found
+
+
+def decode_arguments(call: ToolCall) -> dict[str, Any]:
+    """The call's arguments as a dict; raises :class:`ArgumentsError` for bad JSON."""
+    raw = call.arguments
+    if isinstance(raw, Mapping):
+        return dict(raw)
+    if raw.strip() == "":
+        return {}
+    try:
+        value = pydantic_core.from_json(raw)
+    except ValueError as exc:
+        raise ArgumentsError(
+            "invalid_json",
+            f"arguments for tool '{call.name}' are not valid JSON ({exc}); "
+            "send a JSON object with the parameters as keys",
+        ) from None
+    if not isinstance(value, dict):
+        raise ArgumentsError(
+            "invalid_json",
+            f"arguments for tool '{call.name}' must be a JSON object, got {type(value).__name__}",
+        )
+    return value
+
+
+def validate(tool: Tool, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    try:
+        return tool.validate(arguments)
+    except ToolArgumentsError as exc:
+        raise ArgumentsError("invalid_arguments", str(exc)) from None
+
+
+def render_value(value: Any, max_chars: int | None = DEFAULT_MAX_RESULT_CHARS) -> str:
+    """The text a model reads for a tool's return value.
+
+    Strings pass through; everything else is JSON.  A value JSON cannot encode falls back to
+    ``str()`` with a note; text longer than ``max_chars`` is cut with an explicit marker.
+    """
+    if isinstance(value, str):
+        text = value
+    else:
+        try:
+            text = pydantic_core.to_json(value).decode()
+        except (pydantic_core.PydanticSerializationError, ValueError, TypeError):
+            text = f"{value!s} [note: result was not JSON-serialisable; shown with str()]"
+    if max_chars is not None and len(text) > max_chars:
+        text = f"{text[:max_chars]}… [truncated: {max_chars} of {len(text)} characters shown]"
+    return text
+
+
+def _fmt_seconds(s: float) -> str:
+    return f"{s:g} s"
+
+
+async def execute(
+    tool: Tool,
+    kwargs: Mapping[str, Any],
+    *,
+    context: ToolContext,
+    timeout: float | None,  # noqa: ASYNC109 - a per-tool setting, enforced with a cancel scope
+    limiter: anyio.CapacityLimiter | None = None,
+) -> Any:
+    """Run the tool; raise :class:`ArgumentsError` for timeouts and tool exceptions."""
+    fn = tool.bind(kwargs, context)
+    try:
+        if timeout is None or math.isinf(timeout):
+            return await _call(tool, fn, limiter)
+        with anyio.move_on_after(timeout) as scope:
+            return await _call(tool, fn, limiter)
+        if scope.cancelled_caught:
+            raise ArgumentsError(
+                "timeout", f"tool '{tool.name}' timed out after {_fmt_seconds(timeout)}"
+            )
+        raise AssertionError("unreachable")  # pragma: no cover
+    except ArgumentsError:
+        raise
+    except Exception as exc:
+        raise ArgumentsError(
+            "exception", f"tool '{tool.name}' raised {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+async def _call(tool: Tool, fn: Any, limiter: anyio.CapacityLimiter | None) -> Any:
+    if tool.is_async:
+        return await fn()
+    return await anyio.to_thread.run_sync(fn, abandon_on_cancel=True, limiter=limiter)
+
+
+async def run_call(
+    call: ToolCall,
+    toolset: Toolset,
+    *,
+    context: ToolContext,
+    default_timeout: float | None = None,
+    max_result_chars: int | None = DEFAULT_MAX_RESULT_CHARS,
+    thread_limiter: anyio.CapacityLimiter | None = None,
+) -> ToolResult:
+    """Decode, validate and run one call; every failure becomes an error result."""
+    try:
+        tool = lookup(call, toolset)
+        kwargs = validate(tool, decode_arguments(call))
+        timeout = tool.timeout if tool.timeout is not None else default_timeout
+        value = await execute(
+            tool, kwargs, context=context, timeout=timeout, limiter=thread_limiter
+        )
+    except ArgumentsError as exc:
+        return error_result(call, exc.kind, str(exc))
+    return ToolResult(
+        call_id=call.id,
+        name=call.name,
+        content=render_value(value, max_result_chars),
+        value=value,
+        return_direct=tool.return_direct,
+    )
