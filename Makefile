@@ -12,6 +12,9 @@ $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	# Benchmark data and checkers: installed without their (heavy, unused) dependency trees,
+	# as the packages' own docs route allows; see docs/benchmarks.md.
+	$(BIN)/python -m pip install --quiet --no-deps bfcl-eval==2026.3.23 mpmath==1.3.0 nestful-wrapper==0.1.7
 	touch $(STAMP)
 
 install: $(STAMP)
