@@ -69,6 +69,11 @@ def decode_arguments(call: ToolCall) -> dict[str, Any]:
     raw = call.arguments
     if isinstance(raw, Mapping):
         return dict(raw)
+    if not isinstance(raw, str):  # e.g. a decoded list from a provider
+        raise ArgumentsError(
+            "invalid_json",
+            f"arguments for tool '{call.name}' must be a JSON object, got {type(raw).__name__}",
+        )
     if raw.strip() == "":
         return {}
     try:

@@ -22,8 +22,8 @@ import inspect
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
-from typing import Any, get_type_hints, overload
+from types import MappingProxyType, NoneType, UnionType
+from typing import Any, Union, get_args, get_origin, get_type_hints, overload
 
 import pydantic
 from pydantic_core import PydanticUndefined
@@ -63,48 +63,75 @@ class ToolArgumentsError(ValueError):
     """The model's arguments do not fit the tool; the message is written for the model."""
 
 
+_ARGS_SECTIONS = frozenset(
+    {"args", "arguments", "parameters", "params", "keyword args", "keyword arguments"}
+)
+_SECTION = re.compile(r"([A-Z][A-Za-z ]*):")
+_REST_PARAM = re.compile(r":param\s+(?:[^:]+\s)?(\w+):\s*(.*)")
+_GOOGLE_PARAM = re.compile(r"(\*{0,2}\w+)\s*(?:\([^)]*\))?\s*:\s*(.*)")
+
+
 def _doc_summary_and_params(doc: str | None) -> tuple[str, dict[str, str]]:
     """Split a docstring into its description and per-parameter texts.
 
     Understands Google style (``Args:`` / ``name (type): text``) and reST (``:param name: text``).
+    The description is the prose outside any section: ``Returns:``, ``Raises:``, ``:returns:``
+    and the like are left out, as their text describes the output, not how to call the tool.
     """
     if not doc:
         return "", {}
     lines = inspect.cleandoc(doc).splitlines()
     params: dict[str, str] = {}
     summary: list[str] = []
-    in_args = False
-    current: str | None = None
+    section: str | None = None  # None (description), "args", "other" (a section to skip)
+    current: str | None = None  # the parameter whose text continues on the next line
+    arg_indent = ""
     for line in lines:
         stripped = line.strip()
-        rest = re.match(r":param\s+(?:[^:]+\s)?(\w+):\s*(.*)", stripped)
+        indent = line[: len(line) - len(line.lstrip())]
+        rest = _REST_PARAM.match(stripped)
         if rest:
-            current = rest.group(1)
+            section, current = "other", rest.group(1)
             params[current] = rest.group(2)
             continue
-        if re.fullmatch(r"(Args|Arguments|Parameters):", stripped):
-            in_args, current = True, None
+        if stripped.startswith(":"):  # another reST field (:returns:, :type x:, :raises:)
+            section, current = "other", None
             continue
-        if in_args:
-            if re.fullmatch(r"[A-Z][A-Za-z ]*:", stripped):  # next section (Returns:, Raises:)
-                in_args, current = False, None
-                continue
-            m = re.match(r"(\*{0,2}\w+)\s*(?:\([^)]*\))?\s*:\s*(.*)", stripped)
-            if m and line.startswith((" ", "\t")) and not line.startswith(("        ", "\t\t")):
-                current = m.group(1)
+        header = _SECTION.fullmatch(stripped) if not indent else None
+        if header:
+            section = "args" if header.group(1).lower() in _ARGS_SECTIONS else "other"
+            current, arg_indent = None, ""
+            continue
+        if not stripped:
+            if section is None:
+                summary.append(line)
+            continue
+        if section is not None and not indent:  # text back at the margin ends a section
+            section, current = None, None
+        if section == "args":
+            m = _GOOGLE_PARAM.match(stripped)
+            if m and (not arg_indent or indent == arg_indent):
+                arg_indent = indent
+                current = m.group(1).lstrip("*")
                 params[current] = m.group(2)
-            elif current and stripped:
+            elif current:
                 params[current] = f"{params[current]} {stripped}".strip()
             continue
-        if stripped.startswith(":"):
-            current = None
+        if section == "other":
+            if current:  # continuation of a reST :param: text
+                params[current] = f"{params[current]} {stripped}".strip()
             continue
-        if current and stripped and line.startswith((" ", "\t")):
-            params[current] = f"{params[current]} {stripped}".strip()
-            continue
-        current = None
         summary.append(line)
     return "\n".join(summary).strip(), params
+
+
+def _is_context_annotation(annotation: Any) -> bool:
+    """``ToolContext``, or ``ToolContext | None`` for a parameter with a ``None`` default."""
+    if annotation is ToolContext:
+        return True
+    if get_origin(annotation) in (Union, UnionType):
+        return [a for a in get_args(annotation) if a is not NoneType] == [ToolContext]
+    return False
 
 
 def _format_validation_error(tool_name: str, exc: pydantic.ValidationError) -> str:
@@ -187,7 +214,7 @@ class Tool:
         context_param: str | None = None
         for pname, param in signature.parameters.items():
             annotation = hints.get(pname, param.annotation)
-            if annotation is ToolContext:
+            if _is_context_annotation(annotation):
                 context_param = pname
                 continue
             if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
