@@ -236,6 +236,13 @@ class Tool:
             __config__=pydantic.ConfigDict(extra="forbid", arbitrary_types_allowed=True),
             **fields,
         )
+        try:  # fail now, not at the first call, when a hint names an unreachable type
+            validator.model_rebuild()
+        except pydantic.PydanticUndefinedAnnotation as exc:
+            raise TypeError(
+                f"tool {fn_name!r}: cannot resolve the type hint {exc.name!r}; "
+                "define the type at module level of the tool's module"
+            ) from None
         if parameters is None:
             schema = validator.model_json_schema()
             schema.pop("title", None)
