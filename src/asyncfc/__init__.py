@@ -1,16 +1,50 @@
 """asyncfc: faster LLM agents without changing the model, the tools or the protocol."""
 
+from ._agent import Agent as Agent
+from ._agent import AgentMode as AgentMode
+from ._agent import AgentRun as AgentRun
+from ._agent import EarlyDispatch as EarlyDispatch
+from ._agent import StopReason as StopReason
 from ._calls import ErrorKind as ErrorKind
 from ._calls import ToolCall as ToolCall
 from ._calls import ToolResult as ToolResult
+from ._errors import AsyncFCError as AsyncFCError
+from ._errors import ModelAPIError as ModelAPIError
+from ._errors import ModelConnectionError as ModelConnectionError
+from ._errors import ModelRateLimitError as ModelRateLimitError
+from ._errors import ModelResponseError as ModelResponseError
+from ._errors import ModelTimeoutError as ModelTimeoutError
 from ._executor import BatchResult as BatchResult
 from ._executor import DuplicateCallIdError as DuplicateCallIdError
 from ._executor import ExecutionMode as ExecutionMode
 from ._executor import ToolExecutor as ToolExecutor
+from ._futures import FutureReferenceError as FutureReferenceError
 from ._invoke import render_value as render_value
 from ._labels import UNLABELLED as UNLABELLED
 from ._labels import Access as Access
 from ._labels import parse_label as parse_label
+from ._messages import AssistantMessage as AssistantMessage
+from ._messages import ChatModel as ChatModel
+from ._messages import Message as Message
+from ._messages import ModelResponse as ModelResponse
+from ._messages import ModelSettings as ModelSettings
+from ._messages import StreamDone as StreamDone
+from ._messages import StreamEvent as StreamEvent
+from ._messages import SystemMessage as SystemMessage
+from ._messages import TextDelta as TextDelta
+from ._messages import ToolCallDone as ToolCallDone
+from ._messages import ToolResultsMessage as ToolResultsMessage
+from ._messages import Usage as Usage
+from ._messages import UserMessage as UserMessage
+from ._protocol import AWAIT_TOOL_NAME as AWAIT_TOOL_NAME
+from ._protocol import PROMPT_ADDENDUM as PROMPT_ADDENDUM
+from ._scheduler import Future as Future
+from ._scheduler import FutureState as FutureState
+from ._scheduler import Scheduler as Scheduler
+from ._scripted import ScriptedModel as ScriptedModel
+from ._scripted import ScriptExhausted as ScriptExhausted
+from ._scripted import ScriptView as ScriptView
+from ._scripted import Turn as Turn
 from ._tools import Tool as Tool
 from ._tools import ToolArgumentsError as ToolArgumentsError
 from ._tools import ToolContext as ToolContext
@@ -21,22 +55,56 @@ from ._trace import Trace as Trace
 from ._trace import TraceMetrics as TraceMetrics
 
 __all__ = (
+    "AWAIT_TOOL_NAME",
+    "PROMPT_ADDENDUM",
     "UNLABELLED",
     "Access",
+    "Agent",
+    "AgentMode",
+    "AgentRun",
+    "AssistantMessage",
+    "AsyncFCError",
     "BatchResult",
+    "ChatModel",
     "DuplicateCallIdError",
+    "EarlyDispatch",
     "ErrorKind",
     "ExecutionMode",
+    "Future",
+    "FutureReferenceError",
+    "FutureState",
     "Interval",
+    "Message",
+    "ModelAPIError",
+    "ModelConnectionError",
+    "ModelRateLimitError",
+    "ModelResponse",
+    "ModelResponseError",
+    "ModelSettings",
+    "ModelTimeoutError",
+    "Scheduler",
+    "ScriptExhausted",
+    "ScriptView",
+    "ScriptedModel",
+    "StopReason",
+    "StreamDone",
+    "StreamEvent",
+    "SystemMessage",
+    "TextDelta",
     "Tool",
     "ToolArgumentsError",
     "ToolCall",
+    "ToolCallDone",
     "ToolContext",
     "ToolExecutor",
     "ToolResult",
+    "ToolResultsMessage",
     "Toolset",
     "Trace",
     "TraceMetrics",
+    "Turn",
+    "Usage",
+    "UserMessage",
     "parse_label",
     "render_value",
     "tool",

@@ -1,0 +1,121 @@
+"""Everything the model *sees* of the futures protocol, kept in one module.
+
+The protocol uses only the standard function-calling messages:
+
+* **A call's result** is the normal tool-result message.  Its content is the stable text
+  ``future_<n> (pending)``: the same bytes whatever the timing, so transcripts are
+  reproducible and provider prompt caches keep hitting.
+* **Schemas** are widened (:func:`future_tool_definition`): each description gains one
+  sentence saying the call returns a future id at once, and each top-level parameter becomes
+  ``{"anyOf": [<original schema>, <future reference>]}`` where the reference branch is
+  ``{"type": "string", "pattern": REFERENCE_PATTERN}``.  ``anyOf`` is accepted by OpenAI
+  (non-strict function calling), Anthropic and llama.cpp's JSON-schema grammars.  asyncfc's
+  adapters send non-strict schemas; under OpenAI strict mode every branch must itself be
+  strict-valid, so strict users must keep their original schemas strict-valid.
+  Arguments are validated against the *original* schema after references are resolved.
+* **await_future** (:data:`AWAIT_TOOL`) is a runtime tool.  Its result lists each named
+  future's value (or error) once all of them are settled, or says which are still pending
+  when its ``timeout`` passes.
+* **Delivery**: before each model request, every future settled since the previous request
+  and not yet shown to the model is delivered in ONE user-role message
+  (:func:`delivery_text`).  A user message after the tool results is valid for OpenAI Chat,
+  OpenAI Responses and Anthropic (whose adapter merges it into the tool-result message,
+  after the results), so tool_call/tool_result pairing is never disturbed.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ._futures import REFERENCE_PATTERN
+
+__all__ = (
+    "AWAIT_TOOL",
+    "AWAIT_TOOL_NAME",
+    "PROMPT_ADDENDUM",
+    "delivery_text",
+    "future_tool_definition",
+    "pending_text",
+)
+
+AWAIT_TOOL_NAME = "await_future"
+
+PROMPT_ADDENDUM = """\
+Tools run asynchronously. Calling a tool returns a future id such as future_3 at once, \
+while the tool runs in the background; keep working without waiting for it.
+- Pass a future id as any argument of a later call to use its value, e.g. {"path": "future_3"}. \
+Select part of a value with .field and [index]: future_3.items[0].id.
+- Call await_future with a list of future ids only when you need the values before you \
+can continue; it returns them.
+- Finished results are delivered to you in a message starting with "Results of earlier calls".
+- Do not guess values you have not seen; refer to them by future id or await them."""
+"""Appended to the system prompt in the async modes.  Its exact text is tested."""
+
+AWAIT_TOOL: Mapping[str, Any] = {
+    "name": AWAIT_TOOL_NAME,
+    "description": (
+        "Wait until the given futures are finished and return their values (or errors). "
+        "Use only when you need a value now."
+    ),
+    "parameters": {
+        "type": "object",
+        "properties": {
+            "future_ids": {
+                "type": "array",
+                "items": {"type": "string", "pattern": r"^future_[0-9]+$"},
+                "description": 'The futures to wait for, e.g. ["future_1", "future_3"].',
+            },
+            "timeout": {
+                "type": "number",
+                "description": "Seconds to wait at most (optional).",
+            },
+        },
+        "required": ["future_ids"],
+    },
+}
+
+_REFERENCE_SCHEMA = {
+    "type": "string",
+    "pattern": REFERENCE_PATTERN,
+    "description": "a future id, optionally with a field path (future_3.items[0].id)",
+}
+
+_RETURNS_FUTURE = (
+    " Returns a future id (e.g. future_3) immediately; the value is delivered later. "
+    "Any argument may be a future id."
+)
+
+
+def future_tool_definition(definition: Mapping[str, Any]) -> dict[str, Any]:
+    """The widened form of a neutral tool definition (see the module docstring)."""
+    params = copy.deepcopy(dict(definition.get("parameters") or {}))
+    props = params.get("properties")
+    if isinstance(props, dict):
+        params["properties"] = {
+            name: {"anyOf": [schema, dict(_REFERENCE_SCHEMA)]} for name, schema in props.items()
+        }
+    description = (definition.get("description") or "").rstrip()
+    return {
+        "name": definition["name"],
+        "description": f"{description}{_RETURNS_FUTURE}".strip(),
+        "parameters": params,
+    }
+
+
+def pending_text(future_id: str) -> str:
+    """The tool-result content of a call that returned a future."""
+    return f"{future_id} (pending)"
+
+
+def settled_line(future_id: str, content: str, *, is_error: bool) -> str:
+    if is_error:
+        return f"{future_id} failed: {content.removeprefix('Error: ')}"
+    return f"{future_id} = {content}"
+
+
+def delivery_text(settled: Sequence[tuple[str, str, bool]]) -> str:
+    """One message delivering ``(future_id, content, is_error)`` triples, in id order."""
+    lines = [settled_line(fid, content, is_error=err) for fid, content, err in settled]
+    return "Results of earlier calls:\n" + "\n".join(lines)
