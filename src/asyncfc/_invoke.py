@@ -13,6 +13,7 @@ Invariants:
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -152,7 +153,10 @@ async def execute(
 async def _call(tool: Tool, fn: Any, limiter: anyio.CapacityLimiter | None) -> Any:
     if tool.is_async:
         return await fn()
-    return await anyio.to_thread.run_sync(fn, abandon_on_cancel=True, limiter=limiter)
+    value = await anyio.to_thread.run_sync(fn, abandon_on_cancel=True, limiter=limiter)
+    if inspect.isawaitable(value):  # a sync wrapper around an async function
+        return await value
+    return value
 
 
 async def run_call(

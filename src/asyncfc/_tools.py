@@ -249,9 +249,11 @@ class Tool:
             for prop in schema.get("properties", {}).values():
                 prop.pop("title", None)
             parameters = schema
-        target = inspect.unwrap(function)
-        is_async = inspect.iscoroutinefunction(target) or inspect.iscoroutinefunction(
-            getattr(target, "__call__", None)  # noqa: B004 - async callable objects
+        # A wrapper decides how the call runs, not what it wraps: look at the outermost
+        # callable first (an async wrapper around a sync function is async).
+        is_async = any(
+            inspect.iscoroutinefunction(f)
+            for f in (function, getattr(function, "__call__", None))  # noqa: B004
         )
         return cls(
             name=fn_name,
