@@ -1,0 +1,115 @@
+"""BFCL multi-turn under the replay model: plans from ground truth, per-mode runs, scoring.
+
+Each task's plan is its ground truth, call by call, with each call's information
+dependency (see :func:`asyncfc.bench.information_dependencies`) as ``needs``.  Every mode runs
+on fresh backends; afterwards the calls the agent executed are scored by BFCL's own
+``multi_turn_checker`` and the final backend state is compared with the sequential run's.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from asyncfc._agent import AgentRun
+from asyncfc._messages import AssistantMessage, UserMessage
+from asyncfc._protocol import AWAIT_TOOL_NAME
+from asyncfc.bench._bfcl import (
+    BfclEntry,
+    format_call,
+    information_dependencies,
+    make_environment,
+    replay_ground_truth,
+    score,
+)
+from asyncfc.bench._latency import Latency
+from asyncfc.bench._replay import Plan, PlannedCall
+from asyncfc.bench._runner import DecodeModel, Environment, ModeOutcome, replay_modes
+
+__all__ = ("bfcl_plan", "executed_calls", "run_bfcl_task")
+
+
+def bfcl_plan(entry: BfclEntry) -> tuple[Plan, int]:
+    """The replay plan of ``entry`` and how many calls carry an information dependency."""
+    replay = replay_ground_truth(entry)
+    deps = information_dependencies(entry, replay)
+    turns: list[list[PlannedCall]] = [[] for _ in entry.ground_truth]
+    for call, dep in zip(replay.calls, deps, strict=True):
+        turns[call.turn].append(
+            PlannedCall(
+                name=call.name,
+                arguments=dict(call.arguments),
+                needs=() if dep is None else (dep,),
+            )
+        )
+    prompts = [entry.user_text(t) for t in range(len(entry.ground_truth))]
+    return Plan(prompts=prompts, turns=turns), sum(d is not None for d in deps)
+
+
+def executed_calls(run: AgentRun, prompts: Sequence[str]) -> list[list[list[str]]]:
+    """The run's calls as BFCL's checker wants them: turns → model requests → call strings.
+
+    ``await_future`` calls are the runtime's, not the task's, and are left out.
+    """
+    turns: list[list[list[str]]] = []
+    next_prompt = 0
+    for message in run.messages:
+        if (
+            isinstance(message, UserMessage)
+            and next_prompt < len(prompts)
+            and message.content.endswith(prompts[next_prompt])
+        ):
+            turns.append([])
+            next_prompt += 1
+        elif isinstance(message, AssistantMessage) and message.tool_calls and turns:
+            step = []
+            for call in message.tool_calls:
+                if call.name == AWAIT_TOOL_NAME:
+                    continue
+                raw = call.arguments
+                try:
+                    args = json.loads(raw) if isinstance(raw, str) else dict(raw)
+                except ValueError:
+                    continue
+                step.append(format_call(call.name, args))
+            if step:
+                turns[-1].append(step)
+    while len(turns) < len(prompts):
+        turns.append([])
+    return turns
+
+
+async def run_bfcl_task(
+    entry: BfclEntry,
+    *,
+    modes: Sequence[str],
+    decode: DecodeModel,
+    latency: Latency,
+    time_scale: float,
+) -> tuple[dict[str, ModeOutcome], int]:
+    """Replay ``entry`` in every mode; each outcome's ``extra`` has the checker's verdict
+    (``accurate``), the final state and whether it equals the sequential run's."""
+    plan, dependent = bfcl_plan(entry)
+
+    def make_env() -> Environment:
+        env = make_environment(entry)
+
+        def finish(run: AgentRun) -> Mapping[str, Any]:
+            verdict = score(entry, executed_calls(run, plan.prompts))
+            return {
+                "accurate": bool(verdict.get("valid")),
+                "verdict": verdict,
+                "state": env.state(),
+            }
+
+        return Environment(toolset=env.toolset, finish=finish)
+
+    outcomes = await replay_modes(
+        plan, make_env, modes=modes, decode=decode, latency=latency, time_scale=time_scale
+    )
+    reference = outcomes.get("sequential")
+    for o in outcomes.values():
+        same = reference is None or o.extra["state"] == reference.extra["state"]
+        o.extra = {**o.extra, "state_matches_sequential": same}
+    return outcomes, dependent

@@ -1,0 +1,259 @@
+"""The ``asyncfc`` command: ``asyncfc demo`` and ``asyncfc bench bfcl``.
+
+Needs the ``cli`` extra (rich, matplotlib) and the benchmark data packages, which
+``make demo`` installs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+__all__ = ("main",)
+
+_MODE_HELP = "sequential,parallel,async,async_parallel,async_nolabels"
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="asyncfc", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def common(sp: argparse.ArgumentParser, *, scale: float) -> None:
+        sp.add_argument("--latency", type=float, default=5.0, help="seconds per tool call (5)")
+        sp.add_argument(
+            "--latency-kind", choices=["fixed", "uniform", "exponential"], default="fixed"
+        )
+        sp.add_argument("--seed", type=int, default=0)
+        sp.add_argument(
+            "--time-scale",
+            type=float,
+            default=scale,
+            help="multiplies model and tool time alike, so ratios are preserved",
+        )
+        sp.add_argument("--ttft", type=float, default=0.8, help="seconds to first token (0.8)")
+        sp.add_argument("--tps", type=float, default=80.0, help="output tokens/s (80)")
+        sp.add_argument("--modes", default=_MODE_HELP)
+        sp.add_argument("--out", type=Path, default=Path("results"))
+
+    demo = sub.add_parser("demo", help="replay one BFCL multi-turn task in every mode")
+    demo.add_argument("--task", default="multi_turn_base_0")
+    common(demo, scale=0.1)
+
+    bench = sub.add_parser("bench", help="benchmarks")
+    bsub = bench.add_subparsers(dest="suite", required=True)
+    bfcl = bsub.add_parser("bfcl", help="BFCL multi-turn replay")
+    bfcl.add_argument(
+        "--category",
+        default="multi_turn_base",
+        choices=["multi_turn_base", "multi_turn_long_context"],
+    )
+    bfcl.add_argument("--limit", type=int, default=None)
+    common(bfcl, scale=0.02)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "demo":
+        return anyio.run(_demo, args)
+    if args.suite == "bfcl":
+        return anyio.run(_bench_bfcl, args)
+    return 2  # pragma: no cover - argparse rejects anything else
+
+
+def _settings(args: argparse.Namespace) -> tuple[Any, Any, list[str]]:
+    from asyncfc.bench._latency import Latency
+    from asyncfc.bench._runner import MODES, DecodeModel
+
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    unknown = [m for m in modes if m not in MODES]
+    if unknown:
+        raise SystemExit(f"unknown mode(s): {', '.join(unknown)}; choose from {_MODE_HELP}")
+    decode = DecodeModel(ttft=args.ttft, tokens_per_second=args.tps)
+    latency = Latency(kind=args.latency_kind, seconds=args.latency, seed=args.seed)
+    return decode, latency, modes
+
+
+def _table(title: str, rows: list[dict[str, Any]]) -> Any:
+    from rich.table import Table
+
+    t = Table(title=title)
+    columns = [
+        ("mode", "mode", "{}"),
+        ("wall_mean", "time s", "{:.2f}"),
+        ("speedup_mean", "speed-up ×", "{:.3f}"),
+        ("speedup_vs_parallel_mean", "vs parallel ×", "{:.3f}"),
+        ("bound_mean", "bound R", "{:.3f}"),
+        ("efficiency_mean", "efficiency", "{:.3f}"),
+        ("overlap_saved_mean", "overlap saved s", "{:.2f}"),
+        ("parallel_saved_mean", "parallel saved s", "{:.2f}"),
+        ("accuracy", "accuracy", "{:.0%}"),
+        ("model_requests_mean", "requests", "{:.1f}"),
+        ("awaits_total", "awaits", "{}"),
+    ]
+    for _, head, _ in columns:
+        t.add_column(head, justify="right")
+    for r in rows:
+        t.add_row(*("-" if r[k] is None else fmt.format(r[k]) for k, _, fmt in columns))
+    return t
+
+
+async def _demo(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from asyncfc.bench import load_multi_turn
+    from asyncfc.bench._bfcl_bench import run_bfcl_task
+    from asyncfc.bench._runner import summarise
+    from asyncfc.bench._timeline import plot_timelines
+
+    console = Console(width=160)
+    decode, latency, modes = _settings(args)
+    entries = [e for e in load_multi_turn("multi_turn_base") if e.id == args.task]
+    if not entries:
+        raise SystemExit(f"no BFCL task {args.task!r} in multi_turn_base")
+    entry = entries[0]
+    console.print(
+        f"[bold]asyncfc demo[/]: BFCL task {entry.id} ({len(entry.ground_truth)} user turns, "
+        f"{sum(len(t) for t in entry.ground_truth)} calls), replayed by the ScriptedModel.\n"
+        f"Tool latency {args.latency:g} s, decode {args.ttft:g} s TTFT + {args.tps:g} tok/s, "
+        f"all times × {args.time_scale:g}."
+    )
+    started = time.perf_counter()
+    outcomes, dependent = await run_bfcl_task(
+        entry, modes=modes, decode=decode, latency=latency, time_scale=args.time_scale
+    )
+    rows = summarise([outcomes])
+    console.print(_table(f"{entry.id}: every mode, side by side", rows))
+    console.print(
+        f"Information dependencies in the ground truth: {dependent}; states equal to the "
+        "sequential run: "
+        + ", ".join(f"{m}={o.extra['state_matches_sequential']}" for m, o in outcomes.items())
+    )
+    args.out.mkdir(parents=True, exist_ok=True)
+    png = plot_timelines(
+        {m: o.run.trace for m, o in outcomes.items()},
+        args.out / "demo_timeline.png",
+        title=f"BFCL {entry.id}: decode (M) and tool (E) intervals per mode",
+    )
+    (args.out / "demo.json").write_text(
+        json.dumps(
+            {
+                "task": entry.id,
+                "summary": rows,
+                "traces": {m: o.run.trace.to_dict() for m, o in outcomes.items()},
+            },
+            indent=1,
+            default=str,
+        )
+    )
+    console.print(f"Timeline: {png}   (took {time.perf_counter() - started:.1f} s)")
+    return 0
+
+
+async def _bench_bfcl(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from asyncfc.bench import load_multi_turn
+    from asyncfc.bench._bfcl_bench import run_bfcl_task
+    from asyncfc.bench._runner import summarise
+    from asyncfc.bench._timeline import plot_timelines
+
+    console = Console(width=160)
+    decode, latency, modes = _settings(args)
+    entries = load_multi_turn(args.category, limit=args.limit)
+    out_dir: Path = args.out / f"bfcl_{args.category}"
+    out_dir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, before any run
+    tasks = []
+    dependent_total = 0
+    mismatches: list[str] = []
+    with (out_dir / "tasks.jsonl").open("w") as sink, Progress(console=console) as progress:
+        bar = progress.add_task(f"BFCL {args.category}", total=len(entries))
+        for entry in entries:
+            outcomes, dependent = await run_bfcl_task(
+                entry, modes=modes, decode=decode, latency=latency, time_scale=args.time_scale
+            )
+            dependent_total += dependent
+            tasks.append(outcomes)
+            for m, o in outcomes.items():
+                if not o.extra["state_matches_sequential"] or (
+                    "sequential" in outcomes
+                    and o.extra["accurate"] != outcomes["sequential"].extra["accurate"]
+                ):
+                    mismatches.append(f"{entry.id}:{m}")
+            record = {
+                "task": entry.id,
+                "information_dependencies": dependent,
+                "modes": {
+                    m: {
+                        "wall": o.wall,
+                        "accurate": o.extra["accurate"],
+                        "state_matches_sequential": o.extra["state_matches_sequential"],
+                        "model_requests": o.run.model_requests,
+                        "awaits": o.run.awaits,
+                        "trace": o.run.trace.to_dict(),
+                    }
+                    for m, o in outcomes.items()
+                },
+            }
+            sink.write(json.dumps(record, default=str) + "\n")
+            progress.advance(bar)
+    rows = summarise(tasks)
+    console.print(_table(f"BFCL {args.category}, {len(tasks)} tasks", rows))
+    console.print(
+        f"Ground-truth calls with an information dependency: {dependent_total}. "
+        f"Tasks whose state or verdict differs from sequential: {len(mismatches)} "
+        f"{mismatches[:10]}"
+    )
+    (out_dir / "summary.md").write_text(_markdown(rows, args, len(tasks), dependent_total))
+    if "sequential" in modes and "async_parallel" in modes and tasks:
+        speed = [t["sequential"].wall / t["async_parallel"].wall for t in tasks]
+        order = sorted(range(len(tasks)), key=lambda i: speed[i])
+        for tag, i in (("slowest", order[0]), ("fastest", order[-1])):
+            plot_timelines(
+                {m: o.run.trace for m, o in tasks[i].items()},
+                out_dir / f"timeline_{tag}.png",
+                title=f"{entries[i].id} ({tag} async_parallel speed-up: {speed[i]:.2f}×)",
+            )
+        console.print(
+            f"median async_parallel speed-up {statistics.median(speed):.3f}×; outputs in {out_dir}"
+        )
+    return 1 if mismatches else 0
+
+
+def _markdown(rows: list[dict[str, Any]], args: argparse.Namespace, n: int, dep: int) -> str:
+    head = (
+        "| mode | speed-up (mean) | speed-up (median) | vs parallel (mean) "
+        "| vs parallel (median) | bound R | efficiency | overlap saved s | parallel saved s "
+        "| accuracy | requests | awaits |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+    )
+    lines = [
+        f"| {r['mode']} | {r['speedup_mean']:.3f} | {r['speedup_median']:.3f} "
+        f"| {r['speedup_vs_parallel_mean']:.3f} | {r['speedup_vs_parallel_median']:.3f} "
+        f"| {r['bound_mean']:.3f} | {r['efficiency_mean']:.3f} | {r['overlap_saved_mean']:.3f} "
+        f"| {r['parallel_saved_mean']:.3f} | {r['accuracy']:.1%} | {r['model_requests_mean']:.2f} "
+        f"| {r['awaits_total']} |"
+        for r in rows
+    ]
+    cmd = " ".join(sys.argv[1:]) or "bench bfcl"
+    return (
+        f"# BFCL {args.category}: {n} tasks\n\n`asyncfc {cmd}`\n\n"
+        f"Tool latency {args.latency:g} s ({args.latency_kind}), decode {args.ttft:g} s TTFT + "
+        f"{args.tps:g} tok/s, time scale {args.time_scale:g}. Information dependencies: {dep}.\n\n"
+        + head
+        + "\n".join(lines)
+        + "\n"
+    )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
