@@ -1,0 +1,150 @@
+"""What the model sees of the futures protocol (asyncfc._protocol) and how each mode uses it."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+import asyncfc as a
+from asyncfc._protocol import (
+    AWAIT_TOOL,
+    PROMPT_ADDENDUM,
+    delivery_text,
+    future_tool_definition,
+    pending_text,
+)
+
+EXPECTED_ADDENDUM = (
+    "Tools run asynchronously. Calling a tool returns a future id such as future_3 at once, "
+    "while the tool runs in the background; keep working without waiting for it.\n"
+    '- Pass a future id as any argument of a later call to use its value, e.g. {"path": '
+    '"future_3"}. Select part of a value with .field and [index]: future_3.items[0].id.\n'
+    "- Call await_future with a list of future ids only when you need the values before you "
+    "can continue; it returns them.\n"
+    '- Finished results are delivered to you in a message starting with "Results of earlier '
+    'calls".\n'
+    "- Do not guess values you have not seen; refer to them by future id or await them."
+)
+
+RETURNS_FUTURE = (
+    " Returns a future id (e.g. future_3) immediately; the value is delivered later. "
+    "Any argument may be a future id."
+)
+
+
+def search(query: str, limit: int = 3) -> list[str]:
+    """Search the catalogue."""
+    return [query] * limit
+
+
+TOOLS = a.Toolset([a.tool(search, reads=["cat"], writes=())])
+
+
+class _NoModel:
+    async def request(self, *args: object) -> a.ModelResponse:  # pragma: no cover
+        raise AssertionError("not called")
+
+
+def agent(mode: a.AgentMode, system: str | None = "Be brief.") -> a.Agent:
+    model = a.ScriptedModel(script=[a.Turn(text="ok")])
+    return a.Agent(model=model, toolset=TOOLS, mode=mode, system_prompt=system)
+
+
+def test_prompt_addendum_exact_text() -> None:
+    assert PROMPT_ADDENDUM == EXPECTED_ADDENDUM
+    assert a.PROMPT_ADDENDUM == EXPECTED_ADDENDUM
+
+
+def test_pending_text_is_stable() -> None:
+    assert pending_text("future_3") == "future_3 (pending)"
+
+
+def test_delivery_text_format() -> None:
+    text = delivery_text([("future_1", "42", False), ("future_2", "Error: boom", True)])
+    assert text == "Results of earlier calls:\nfuture_1 = 42\nfuture_2 failed: boom"
+
+
+def test_schema_transform_widens_every_top_level_parameter() -> None:
+    original = TOOLS["search"].definition()
+    widened = future_tool_definition(original)
+    assert widened["name"] == "search"
+    assert widened["description"] == "Search the catalogue." + RETURNS_FUTURE
+    props = original["parameters"]["properties"]
+    assert set(widened["parameters"]["properties"]) == set(props)
+    for name, schema in props.items():
+        any_of = widened["parameters"]["properties"][name]["anyOf"]
+        assert any_of[0] == schema
+        assert any_of[1]["type"] == "string"
+        assert any_of[1]["pattern"] == a._futures.REFERENCE_PATTERN
+    # Everything else in the object schema is kept, and the original is not modified.
+    assert widened["parameters"].get("required") == original["parameters"].get("required")
+    assert TOOLS["search"].definition() == original
+
+
+def test_schema_transform_without_description_or_parameters() -> None:
+    widened = future_tool_definition({"name": "ping"})
+    assert widened == {"name": "ping", "description": RETURNS_FUTURE.strip(), "parameters": {}}
+
+
+@pytest.mark.parametrize(
+    ("text", "ok"),
+    [
+        ("future_3", True),
+        ("future_2.skyId", True),
+        ("future_2.items[0].id", True),
+        ("future_x", False),
+        ("future_2 ", False),
+        ("see future_2", False),
+        ("future_2.items[a]", False),
+    ],
+)
+def test_reference_pattern(text: str, ok: bool) -> None:
+    assert bool(re.search(a._futures.REFERENCE_PATTERN, text)) is ok
+
+
+@pytest.mark.parametrize("mode", ["sequential", "parallel", "async", "async_parallel"])
+def test_tool_list_and_system_prompt_per_mode(mode: a.AgentMode) -> None:
+    ag = agent(mode)
+    defs = ag.tool_definitions()
+    names = [d["name"] for d in defs]
+    if ag.is_async:
+        assert names == ["search", "await_future"]
+        assert defs[-1] == dict(AWAIT_TOOL)
+        assert defs[0] == future_tool_definition(TOOLS["search"].definition())
+        assert ag.system_text() == "Be brief.\n\n" + EXPECTED_ADDENDUM
+        assert agent(mode, system=None).system_text() == EXPECTED_ADDENDUM
+    else:
+        assert names == ["search"]
+        assert defs[0] == TOOLS["search"].definition()
+        assert ag.system_text() == "Be brief."
+        assert agent(mode, system=None).system_text() is None
+
+
+@pytest.mark.parametrize(
+    ("mode", "parallel"),
+    [("sequential", False), ("parallel", True), ("async", False), ("async_parallel", True)],
+)
+def test_parallel_tool_calls_setting(mode: a.AgentMode, parallel: bool) -> None:
+    assert agent(mode).model_settings().parallel_tool_calls is parallel
+
+
+def test_await_future_name_is_reserved_in_async_modes() -> None:
+    def await_future(x: int) -> int:
+        return x
+
+    ts = a.Toolset([a.tool(await_future)])
+    model = a.ScriptedModel(script=[])
+    with pytest.raises(ValueError, match="await_future"):
+        a.Agent(model=model, toolset=ts, mode="async")
+    a.Agent(model=model, toolset=ts, mode="parallel")  # fine outside the async modes
+
+
+def test_agent_rejects_bad_settings() -> None:
+    model = a.ScriptedModel(script=[])
+    with pytest.raises(ValueError, match="unknown mode"):
+        a.Agent(model=model, toolset=TOOLS, mode="turbo")  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        a.Agent(model=model, toolset=TOOLS, final_turns=-1)
+    with pytest.raises(ValueError):
+        a.Agent(model=model, toolset=TOOLS, max_turns=0)
