@@ -43,8 +43,8 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal
 
-from .._labels import Access
-from .._tools import ToolContext, Toolset
+from asyncfc._labels import Access
+from asyncfc._tools import ToolContext, Toolset
 
 __all__ = (
     "BACKEND_CLASSES",
@@ -207,7 +207,9 @@ def _load_category(category: str) -> tuple[BfclEntry, ...]:
     if category not in _CATEGORIES:
         raise ValueError(f"unsupported category {category!r}; use one of {', '.join(_CATEGORIES)}")
     questions = _read_jsonl(f"BFCL_v4_{category}.json")
-    answers = {a["id"]: a["ground_truth"] for a in _read_jsonl(f"possible_answer/BFCL_v4_{category}.json")}
+    answers = {
+        a["id"]: a["ground_truth"] for a in _read_jsonl(f"possible_answer/BFCL_v4_{category}.json")
+    }
     out = []
     for q in questions:
         gt = answers[q["id"]]
@@ -309,7 +311,9 @@ def validate_labels(classes: Iterable[str] = BACKEND_CLASSES) -> None:
             continue
         labelled = set(data[cls]["functions"])
         problems += [f"{cls}.{n}: not labelled" for n in sorted(documented - labelled)]
-        problems += [f"{cls}.{n}: labelled but not documented" for n in sorted(labelled - documented)]
+        problems += [
+            f"{cls}.{n}: labelled but not documented" for n in sorted(labelled - documented)
+        ]
         for fn, lab in data[cls]["functions"].items():
             if set(lab) != {"reads", "writes"}:
                 problems.append(f"{cls}.{fn}: needs exactly 'reads' and 'writes'")
@@ -781,4 +785,8 @@ def _describe_dependencies(entry: BfclEntry) -> dict[str, int]:  # pragma: no co
         for call, dep in zip(replay.calls, deps, strict=True)
         if dep is not None and replay.calls[dep].turn == call.turn
     )
-    return {"calls": len(deps), "dependent": sum(d is not None for d in deps), "same_turn": same_turn}
+    return {
+        "calls": len(deps),
+        "dependent": sum(d is not None for d in deps),
+        "same_turn": same_turn,
+    }

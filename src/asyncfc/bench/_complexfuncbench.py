@@ -22,6 +22,7 @@ import copy
 import functools
 import inspect
 import json
+import keyword
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -220,9 +221,7 @@ def _build(index: int, raw: Mapping[str, Any]) -> CfbSequence:
                     raise ValueError(f"sequence {index} call {i}: unparsed reference {text!r}")
                 continue
             if ref.label not in positions:
-                raise ValueError(
-                    f"sequence {index} call {i}: {text!r} refers to no earlier call"
-                )
+                raise ValueError(f"sequence {index} call {i}: {text!r} refers to no earlier call")
             refs.append((ref, positions[ref.label]))
         calls.append(
             CfbCall(
@@ -340,9 +339,7 @@ def _key(name: str, arguments: Mapping[str, Any]) -> str:
     return name + json.dumps(cleaned, sort_keys=True, default=repr)
 
 
-def make_mock_tools(
-    sequence: CfbSequence, *, strict: bool = True
-) -> dict[str, Callable[..., Any]]:
+def make_mock_tools(sequence: CfbSequence, *, strict: bool = True) -> dict[str, Callable[..., Any]]:
     """Tool name → function returning the recorded response of the matching call.
 
     A call is identified by its tool name and its arguments after reference resolution
@@ -365,7 +362,11 @@ def make_mock_tools(
         )
         by_tool.setdefault(call.name, []).append(call.index)
         names = params.setdefault(call.name, [])
-        names += [a for a in call.arguments if a not in names]
+        for arg in call.arguments:
+            if not arg.isidentifier() or keyword.iskeyword(arg):
+                raise ValueError(f"{call.name}: argument {arg!r} cannot be a Python parameter")
+            if arg not in names:
+                names.append(arg)
     answered: set[int] = set()
 
     def make(name: str) -> Callable[..., Any]:
