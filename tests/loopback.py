@@ -486,3 +486,20 @@ def anthropic_end(stop_reason: str = "tool_use") -> list[bytes]:
         ),
         anthropic_event("message_stop"),
     ]
+
+
+# --- client side --------------------------------------------------------------------------
+
+
+async def drain(
+    model: Any,
+    messages: Sequence[Any],
+    tools: Sequence[Any],
+    settings: Any,
+    into: list[Any],
+) -> list[Any]:
+    """Read a whole ``model.stream(...)`` into ``into`` (kept when the stream raises)."""
+    async with model.stream(messages, tools, settings) as events:
+        async for event in events:
+            into.append(event)
+    return into

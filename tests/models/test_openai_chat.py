@@ -14,6 +14,7 @@ from loopback import (
     chat_completion,
     chat_fragment,
     chat_usage_chunk,
+    drain,
     json_reply,
     raw_reply,
     sse,
@@ -288,9 +289,7 @@ async def test_dropped_connection_mid_call(chat: OpenAIChatModel, server: Loopba
     server.add(stream_reply(steps))
     seen: list[StreamEvent] = []
     with pytest.raises(ModelConnectionError):
-        async with chat.stream(ASK, TOOLS, SETTINGS) as events:
-            async for event in events:
-                seen.append(event)
+        await drain(chat, ASK, TOOLS, SETTINGS, seen)
     assert [d.call.id for d in done_calls(seen)] == ["call_a"]  # call_b never completed
 
 
@@ -299,9 +298,7 @@ async def test_stream_ending_without_finish_reason(chat: OpenAIChatModel, server
     server.add(stream_reply(steps))
     seen: list[StreamEvent] = []
     with pytest.raises(ModelResponseError, match="finish_reason"):
-        async with chat.stream(ASK, TOOLS, SETTINGS) as events:
-            async for event in events:
-                seen.append(event)
+        await drain(chat, ASK, TOOLS, SETTINGS, seen)
     assert done_calls(seen) == []
 
 
@@ -317,9 +314,7 @@ async def test_error_event(chat: OpenAIChatModel, server: Loopback) -> None:
     server.add(stream_reply(steps))
     seen: list[StreamEvent] = []
     with pytest.raises(ModelAPIError, match="upstream model crashed"):
-        async with chat.stream(ASK, TOOLS, SETTINGS) as events:
-            async for event in events:
-                seen.append(event)
+        await drain(chat, ASK, TOOLS, SETTINGS, seen)
     assert [d.call.id for d in done_calls(seen)] == ["call_a"]
 
 
