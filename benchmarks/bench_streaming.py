@@ -10,9 +10,10 @@ short final answer.
 
 Theory: with dispatch at message end all three calls start at TTFT + 3d (d = decode time
 of one call); with early dispatch call k starts at TTFT + k·d.  The tool phase ends at
-max_k(start_k + tool_k), so the saving is (3d + max tool) - max_k(k·d + tool_k): here the
-slow first call (2.0 s) starts 2d earlier, and the turn ends when the last call (1.0 s,
-started at TTFT + 3d) finishes, i.e. a saving of min(2d, 1.0 s + d - ...) as printed.
+max_k(start_k + tool_k), so the theoretical saving is
+(3d + max_k tool_k) - max_k((k + 1)·d + tool_k), printed next to the measured one.  The
+slow first call is what early dispatch helps: with equal latencies the last call bounds the
+turn either way.
 """
 
 from __future__ import annotations
