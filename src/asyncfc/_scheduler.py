@@ -16,7 +16,8 @@ Ordering rules (the State Tree):
   submission order (the paper's "no annotation" ablation).
 * Independent calls run concurrently within ``max_concurrency``; timeouts are per call.
 * Closing the scheduler cancels everything not finished; such calls get "cancelled" results.
-  No task outlives the scheduler's ``async with`` block.
+  No task outlives the scheduler's ``async with`` block.  An exception raised inside the
+  block propagates as itself, not wrapped in an exception group.
 
 Every submitted call ends with exactly one :class:`~asyncfc.ToolResult`.  Calls that cannot
 run at all (unknown tool, bad JSON, unknown future) are settled at submission, without a
@@ -134,7 +135,15 @@ class Scheduler:
         assert self._tg is not None
         self._tg.cancel_scope.cancel()
         try:
-            return await self._tg.__aexit__(exc_type, exc, tb)
+            try:
+                return await self._tg.__aexit__(exc_type, exc, tb)
+            except BaseExceptionGroup as group:
+                # The calls' tasks never raise, so a group holding only the block's own
+                # exception is the task group's wrapping: let that exception through as is.
+                if exc is None or list(group.exceptions) != [exc]:
+                    raise
+                unwrapped = exc
+            raise unwrapped
         finally:
             self._tg = None
             for f in self.futures:

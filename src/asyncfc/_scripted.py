@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -162,7 +162,7 @@ class ScriptedModel:
     ) -> AsyncIterator[AsyncIterator[StreamEvent]]:
         message, tokens = self._materialise(self._next_turn(messages, tools, settings))
 
-        async def events() -> AsyncIterator[StreamEvent]:
+        async def events() -> AsyncGenerator[StreamEvent, None]:
             await anyio.sleep(self.ttft + self.decode_seconds(tokens[0]))
             if message.content:
                 yield TextDelta(text=message.content)
@@ -171,4 +171,8 @@ class ScriptedModel:
                 yield ToolCallDone(call=call, index=index)
             yield StreamDone(response=self._response(message, tokens))
 
-        yield events()
+        iterator = events()
+        try:
+            yield iterator
+        finally:  # the consumer may stop at StreamDone: close the generator here, not in GC
+            await iterator.aclose()
