@@ -56,13 +56,15 @@ def test_whole_value_reference_to_unissued_future_is_a_problem() -> None:
     _, none_yet = find_references({"a": "future_1"}, issued=0)
     assert none_yet == ["future_1 does not exist (futures issued so far: none)"]
     _, zero = find_references({"a": "future_0"}, issued=2)
-    assert zero and "future_0 does not exist" in zero[0]
+    assert zero
+    assert "future_0 does not exist" in zero[0]
 
 
 def test_embedded_text_naming_unissued_future_is_left_alone() -> None:
     args = {"q": "the words future_9 are just text"}
     deps, problems = find_references(args, issued=1)
-    assert deps == set() and problems == []
+    assert deps == set()
+    assert problems == []
     assert resolve_references(args, lookup, render) == args
 
 
@@ -111,7 +113,10 @@ def test_field_selection(ref: str, expected: Any) -> None:
 @pytest.mark.parametrize(
     ("ref", "message"),
     [
-        ("future_2.nope", "future_2 has no field 'nope' (in future_2.nope); fields: skyId, items, name"),
+        (
+            "future_2.nope",
+            "future_2 has no field 'nope' (in future_2.nope); fields: skyId, items, name",
+        ),
         (
             "future_2.items[5].id",
             "future_2.items has 2 items, so [5] does not exist (in future_2.items[5].id)",
@@ -176,12 +181,14 @@ def test_scheduler_resolves_references_before_running() -> None:
             f2 = s.submit(call("c2", "use", x={"deep": ["future_1.items[0].id"]}))
             f3 = s.submit(call("c3", "use", x="got future_1.items[0].id!"))
             await s.drain()
-        assert isinstance(f1, a.Future) and isinstance(f2, a.Future)
+        assert isinstance(f1, a.Future)
+        assert isinstance(f2, a.Future)
         assert isinstance(f3, a.Future)
-        assert f2.data_deps == (1,) and f3.data_deps == (1,)
+        assert f2.data_deps == (1,)
+        assert f3.data_deps == (1,)
         return [f.result for f in (f1, f2, f3) if f.result is not None]
 
-    r1, r2, r3 = run_mock(main)
+    _r1, r2, r3 = run_mock(main)
     assert r2.value == {"deep": ["A1"]}
     assert r3.value == "got A1!"
     assert ("use", {"deep": ["A1"]}) in log
@@ -207,14 +214,14 @@ def test_unknown_or_later_future_is_an_error_and_the_tool_never_runs(ref: str) -
     if ref == "future_1":
         # An issued future with a missing path: a future is made, then fails without running.
         assert isinstance(out, a.Future)
-        assert out.result is not None and out.result.error_kind == "unknown_future"
+        assert out.result is not None
+        assert out.result.error_kind == "unknown_future"
         assert "no field 'nope'" in out.result.content
     else:
         assert isinstance(out, a.ToolResult)
-        assert out.is_error and out.error_kind == "unknown_future"
-        assert out.content == (
-            f"Error: {ref} does not exist (futures issued so far: future_1)"
-        )
+        assert out.is_error
+        assert out.error_kind == "unknown_future"
+        assert out.content == (f"Error: {ref} does not exist (futures issued so far: future_1)")
     assert log == [("t", 1)]
 
 
@@ -248,7 +255,9 @@ def test_tool_results_are_never_scanned_for_references() -> None:
     ts = a.Toolset(
         [
             timed_tool("secret", 1.0, reads=(), writes=(), result="SECRET"),
-            timed_tool("evil", 1.0, reads=(), writes=(), result={"ref": "future_1", "t": "x future_1"}),
+            timed_tool(
+                "evil", 1.0, reads=(), writes=(), result={"ref": "future_1", "t": "x future_1"}
+            ),
             timed_tool("use", 1.0, reads=(), writes=(), log=log),
         ]
     )

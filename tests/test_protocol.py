@@ -144,7 +144,7 @@ def test_agent_rejects_bad_settings() -> None:
     model = a.ScriptedModel(script=[])
     with pytest.raises(ValueError, match="unknown mode"):
         a.Agent(model=model, toolset=TOOLS, mode="turbo")  # type: ignore[arg-type]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="final_turns"):
         a.Agent(model=model, toolset=TOOLS, final_turns=-1)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="max_turns"):
         a.Agent(model=model, toolset=TOOLS, max_turns=0)

@@ -53,7 +53,8 @@ def test_data_dependency_waits_for_the_referenced_future() -> None:
     )
     assert spans(trace) == {"c1": (0, 1), "c2": (1, 2), "c3": (0, 1)}
     f2 = outs[1]
-    assert isinstance(f2, a.Future) and f2.value == 5
+    assert isinstance(f2, a.Future)
+    assert f2.value == 5
     assert intervals_by_call(trace)["c2"].depends_on == ("c1",)
 
 
@@ -86,7 +87,8 @@ def test_label_conflicts(first: Labels, second: Labels, serialize: bool) -> None
     if serialize:
         assert spans(trace) == {"c1": (0, 1), "c2": (1, 2)}
         f2 = outs[1]
-        assert isinstance(f2, a.Future) and f2.conflict_deps == (1,)
+        assert isinstance(f2, a.Future)
+        assert f2.conflict_deps == (1,)
     else:
         assert spans(trace) == {"c1": (0, 1), "c2": (0, 1)}
 
@@ -182,7 +184,8 @@ def test_failure_propagates_to_data_dependents_only() -> None:
     )
     assert r4.error_kind == "dependency_failed"
     assert r4.content.startswith("Error: dependency future_2 failed: dependency future_1 failed:")
-    assert not r3.is_error and not r5.is_error
+    assert not r3.is_error
+    assert not r5.is_error
     assert [name for name, _ in log] == ["bad", "put", "get"]
     assert spans(trace) == {"c1": (0, 1), "c3": (1, 2), "c5": (2, 3)}
     assert not intervals_by_call(trace)["c1"].ok
@@ -195,11 +198,15 @@ def test_timeout_fails_dependents() -> None:
     ]
     trace, outs = run_calls(tools, [call("c1", "slow"), call("c2", "use", x="future_1")])
     f1, f2 = outs
-    assert isinstance(f1, a.Future) and isinstance(f2, a.Future)
-    assert f1.result is not None and f1.result.error_kind == "timeout"
+    assert isinstance(f1, a.Future)
+    assert isinstance(f2, a.Future)
+    assert f1.result is not None
+    assert f1.result.error_kind == "timeout"
     assert f1.result.content == "Error: tool 'slow' timed out after 0.5 s"
     assert f2.result is not None
-    assert f2.result.content == "Error: dependency future_1 failed: tool 'slow' timed out after 0.5 s"
+    assert (
+        f2.result.content == "Error: dependency future_1 failed: tool 'slow' timed out after 0.5 s"
+    )
     assert spans(trace) == {"c1": (0, 0.5)}
 
 
@@ -207,7 +214,8 @@ def test_scheduler_default_timeout_applies() -> None:
     tools = [timed_tool("slow", 5.0, reads=(), writes=())]
     trace, outs = run_calls(tools, [call("c1", "slow")], timeout=2.0)
     (f1,) = outs
-    assert isinstance(f1, a.Future) and f1.result is not None
+    assert isinstance(f1, a.Future)
+    assert f1.result is not None
     assert f1.result.error_kind == "timeout"
     assert spans(trace) == {"c1": (0, 2)}
 
@@ -240,7 +248,8 @@ def test_resolved_arguments_are_validated_against_the_original_schema() -> None:
     tools.append(a.tool(strict, reads=(), writes=()))
     trace, outs = run_calls(tools, [call("c1", "src"), call("c2", "strict", n="future_1")])
     f2 = outs[1]
-    assert isinstance(f2, a.Future) and f2.result is not None
+    assert isinstance(f2, a.Future)
+    assert f2.result is not None
     assert f2.result.error_kind == "invalid_arguments"
     assert "c2" not in spans(trace)
 
@@ -280,11 +289,16 @@ def test_leaving_the_block_cancels_pending_calls() -> None:
     assert left == 2
     assert finished == []
     f1, f2, f3 = outs
-    assert isinstance(f1, a.Future) and isinstance(f2, a.Future) and isinstance(f3, a.Future)
-    assert f3.ok and f3.value == 3
+    assert isinstance(f1, a.Future)
+    assert isinstance(f2, a.Future)
+    assert isinstance(f3, a.Future)
+    assert f3.ok
+    assert f3.value == 3
     for f in (f1, f2):
-        assert f.result is not None and f.result.error_kind == "cancelled"
-        assert f.state == "failed" and f.done.is_set()
+        assert f.result is not None
+        assert f.result.error_kind == "cancelled"
+        assert f.state == "failed"
+        assert f.done.is_set()
 
 
 def test_cancelling_from_outside_cancels_everything() -> None:
@@ -300,7 +314,8 @@ def test_cancelling_from_outside_cancels_everything() -> None:
     outs = run_mock(main)
     assert len(outs) == 3
     for f in outs:
-        assert isinstance(f, a.Future) and f.result is not None
+        assert isinstance(f, a.Future)
+        assert f.result is not None
         assert f.result.error_kind == "cancelled"
 
 

@@ -43,7 +43,8 @@ def test_decode_time_is_ttft_plus_tokens_over_speed() -> None:
     assert response.finish_reason == "tool_calls"
     calls = response.message.tool_calls
     assert [c.id for c in calls] == ["call_1", "call_2"]
-    assert calls[0].arguments == json.dumps({"q": "paris"}) and calls[1].arguments == "{}"
+    assert calls[0].arguments == json.dumps({"q": "paris"})
+    assert calls[1].arguments == "{}"
     assert response.message.content == "Here you go!"
 
 
@@ -84,7 +85,8 @@ def test_streaming_emits_each_call_when_decoded_then_done() -> None:
     done = seen[3][1]
     assert isinstance(done, a.StreamDone)
     first, second = seen[1][1], seen[2][1]
-    assert isinstance(first, a.ToolCallDone) and isinstance(second, a.ToolCallDone)
+    assert isinstance(first, a.ToolCallDone)
+    assert isinstance(second, a.ToolCallDone)
     assert (first.index, second.index) == (0, 1)
     assert done.response.message.tool_calls == (first.call, second.call)
 
