@@ -27,6 +27,7 @@ from asyncfc._errors import (
     ModelConnectionError,
     ModelRateLimitError,
     ModelResponseError,
+    ModelTimeoutError,
 )
 from asyncfc._messages import (
     AssistantMessage,
@@ -390,3 +391,33 @@ async def test_base_url_constructor(server: Loopback) -> None:
     assert response.message.content == "ok"
     assert server.last["model"] == "local-model"
     assert model.client.max_retries == 0
+
+
+async def test_read_timeout_is_typed(server: Loopback) -> None:
+    from openai import AsyncOpenAI
+
+    hold = Checkpoint()
+    server.add(stream_reply([hold, chat_chunk(finish_reason="stop"), CHAT_DONE]))
+    client = AsyncOpenAI(base_url=f"{server.url}/v1", api_key="t", max_retries=0, timeout=0.05)
+    try:
+        async with client:
+            model = OpenAIChatModel("m", client=client)
+            with pytest.raises(ModelTimeoutError):
+                await drain(model, ASK, TOOLS, SETTINGS, [])
+    finally:
+        hold.release()
+
+
+async def test_leaving_the_stream_early_closes_it(chat: OpenAIChatModel, server: Loopback) -> None:
+    hold = Checkpoint()
+    server.add(stream_reply(two_call_stream(hold)))
+    try:
+        async with chat.stream(ASK, TOOLS, SETTINGS) as events:
+            async for event in events:
+                if isinstance(event, ToolCallDone):
+                    break
+    finally:
+        hold.release()
+    # The client is still usable for the next request.
+    server.add(json_reply(chat_completion("again")))
+    assert (await chat.request(ASK, [], SETTINGS)).message.content == "again"
