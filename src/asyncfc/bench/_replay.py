@@ -15,8 +15,9 @@ How each mode plays the plan:
   (not delivered, not awaited), the model first calls ``await_future`` on those futures.
 * ``async_parallel``: batches as in ``parallel``, but a call that needs an unseen result ends
   the batch with an ``await_future`` call for it.
-* Arguments that reference results directly (ComplexFuncBench's ``$var2.skyId$``) are given as
-  future references in the async modes and as the concrete values in the others.
+* Arguments that take results directly (``uses``; ComplexFuncBench's ``$var2.skyId$``) are
+  rendered by the plan's ``arguments`` hook: future references in the async modes, the
+  concrete values in the others.
 
 Every user turn ends with a fixed final answer; when the loop offers an extra request to show
 late results, the replay answers with the same text.
@@ -46,9 +47,15 @@ class PlannedCall:
     name: str
     arguments: Mapping[str, Any]
     needs: tuple[int, ...] = ()
-    """Indices (in the whole plan, flattened) of calls whose results this call needs."""
-    references: Mapping[str, tuple[int, str]] = field(default_factory=dict)
-    """Argument name → (producer index, field path): arguments taken from a result."""
+    """Indices (in the whole plan, flattened) of calls whose results the model must have seen
+    before writing this call (it needs them as literal values)."""
+    uses: tuple[int, ...] = ()
+    """Indices of calls whose results this call takes as arguments by reference; the async
+    modes pass future references for them instead of awaiting."""
+
+
+ArgumentsHook = Callable[[int, Mapping[int, str] | None], Mapping[str, Any]]
+"""(plan index, future ids by plan index, or None in the sync modes) → the call's arguments."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -56,8 +63,8 @@ class Plan:
     prompts: Sequence[str]
     turns: Sequence[Sequence[PlannedCall]]
     final_text: str = "All requested actions are complete."
-    resolve: Callable[[int, str], Any] | None = None
-    """For sync modes: the concrete value of (producer index, path) references."""
+    arguments: ArgumentsHook | None = None
+    """Renders arguments for calls with ``uses``; without it ``PlannedCall.arguments`` is sent."""
 
     def flat(self) -> list[PlannedCall]:
         return [c for turn in self.turns for c in turn]
@@ -123,14 +130,9 @@ def replay_script(plan: Plan, mode: AgentMode) -> Callable[[ScriptView], Turn]:
     batching = mode in ("parallel", "async_parallel")
 
     def arguments(index: int, fid: Mapping[int, str]) -> str:
-        call = calls[index]
-        args = dict(call.arguments)
-        for name, (producer, path) in call.references.items():
-            if is_async:
-                args[name] = fid[producer] + path
-            elif plan.resolve is not None:
-                args[name] = plan.resolve(producer, path)
-        return json.dumps(args)
+        if plan.arguments is None:
+            return json.dumps(dict(calls[index].arguments))
+        return json.dumps(dict(plan.arguments(index, fid if is_async else None)))
 
     def script(view: ScriptView) -> Turn:
         user_turn = _prompts_shown(view, plan.prompts) - 1
@@ -143,12 +145,10 @@ def replay_script(plan: Plan, mode: AgentMode) -> Callable[[ScriptView], Turn]:
         while state.next_call < end:
             index = state.next_call
             call = calls[index]
-            needed = set(call.needs) | {p for p, _ in call.references.values()}
+            needed = set(call.needs) | set(call.uses)
             if needed & in_batch:
                 break  # the model must see this batch's results first
-            unseen = sorted(
-                i for i in needed if i not in seen and not (is_async and _is_ref_only(call, i))
-            )
+            unseen = sorted(i for i in call.needs if i not in seen)
             if is_async and unseen:
                 ids = [fid[i] for i in unseen if i in fid]
                 if ids:
@@ -165,8 +165,3 @@ def replay_script(plan: Plan, mode: AgentMode) -> Callable[[ScriptView], Turn]:
         return Turn(calls=batch)
 
     return script
-
-
-def _is_ref_only(call: PlannedCall, producer: int) -> bool:
-    """True when ``producer`` is only used through a future reference (no await needed)."""
-    return producer not in call.needs and any(p == producer for p, _ in call.references.values())
