@@ -153,7 +153,10 @@ def _response(response: Response) -> ModelResponse:
         if item.type == "function_call" and item.status != "incomplete"
     ]
     calls = wire.responses_items_to_calls(items)
-    last_is_call = bool(response.output) and response.output[-1].type == "function_call"
+    # An item the server already marked incomplete was skipped above; otherwise a trailing
+    # call of a truncated response is the one the limit cut.
+    last = response.output[-1] if response.output else None
+    last_is_call = last is not None and last.type == "function_call" and last.status != "incomplete"
     calls = drop_trailing_truncated(calls, truncated, last_is_call)
     return ModelResponse(
         message=AssistantMessage(content=_text(response), tool_calls=calls),
