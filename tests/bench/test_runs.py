@@ -1,0 +1,65 @@
+"""Small versions of the benchmark runs: structure and accuracy equality, no timing asserts.
+
+They run on trio's MockClock, so every simulated second of decoding and tool latency passes
+instantly and the traces are exact.
+"""
+
+from __future__ import annotations
+
+import pytest
+from trio.testing import MockClock
+
+from asyncfc.bench import load_multi_turn
+from asyncfc.bench._bfcl_bench import executed_calls, run_bfcl_task
+from asyncfc.bench._cfb_bench import run_cfb_sequence
+from asyncfc.bench._complexfuncbench import load_complexfuncbench
+from asyncfc.bench._latency import Latency
+from asyncfc.bench._runner import MODES, DecodeModel, summarise
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> tuple[str, dict[str, object]]:
+    return ("trio", {"clock": MockClock(autojump_threshold=0)})
+
+
+async def test_bfcl_replay_every_mode_matches_sequential() -> None:
+    tasks = []
+    for entry in load_multi_turn("multi_turn_base", limit=3):
+        outcomes, _ = await run_bfcl_task(
+            entry, modes=list(MODES), decode=DecodeModel(), latency=Latency(), time_scale=1.0
+        )
+        tasks.append(outcomes)
+        assert list(outcomes) == list(MODES)
+        reference = outcomes["sequential"]
+        assert reference.extra["accurate"], reference.extra["verdict"]
+        for name, o in outcomes.items():
+            assert o.extra["accurate"] == reference.extra["accurate"], name
+            assert o.extra["state_matches_sequential"], name
+            # every ground-truth call was executed exactly once, in its user turn
+            got = executed_calls(o.run, [entry.user_text(t) for t in range(len(entry.turns))])
+            assert [sum(len(step) for step in turn) for turn in got] == [
+                len(turn) for turn in entry.ground_truth
+            ], name
+            assert len(o.run.results) == len(o.run.calls)
+    rows = summarise(tasks)
+    assert [r["mode"] for r in rows] == list(MODES)
+    assert all(r["accuracy"] == 1.0 for r in rows)
+    assert rows[0]["speedup_mean"] == pytest.approx(1.0)
+
+
+async def test_complexfuncbench_replay_resolves_every_reference() -> None:
+    for seq in load_complexfuncbench(limit=5):
+        outcomes = await run_cfb_sequence(
+            seq, modes=list(MODES), decode=DecodeModel(), latency=Latency(), time_scale=1.0
+        )
+        for name, o in outcomes.items():
+            assert o.extra["accurate"], (seq.index, name, o.extra["errors"])
+            executed = [i for i in o.run.trace.intervals if i.kind == "tool"]
+            assert len(executed) == len(seq.calls), (seq.index, name)
+        # in the async modes the references were passed as futures, never awaited
+        assert outcomes["async_parallel"].run.awaits == 0
+        uses_refs = any(c.depends_on for c in seq.calls)
+        sent = [c.arguments for c in outcomes["async"].run.calls]
+        assert any("future_" in str(a) for a in sent) == uses_refs
