@@ -97,7 +97,9 @@ class ToolExecutor:
                 raise DuplicateCallIdError(f"duplicate tool call id {c.id!r} in one batch")
             seen.add(c.id)
         slots: list[ToolResult | None] = [None] * len(calls)
-        if self.batch_timeout is None and cancel is None:
+        if cancel is not None and cancel.is_set():  # stopped before it started: run nothing
+            reason = "the batch was cancelled before this call started"
+        elif self.batch_timeout is None and cancel is None:
             await self._run_all(calls, slots, trace, turn)
             reason = ""
         else:
