@@ -1,0 +1,57 @@
+"""The public API: ``__all__`` lists exactly the public names, and every listed name exists."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from types import ModuleType
+
+import pytest
+
+import asyncfc
+
+
+def _public_modules() -> list[ModuleType]:
+    found = [asyncfc]
+    for info in pkgutil.walk_packages(asyncfc.__path__, prefix="asyncfc."):
+        if any(part.startswith("_") for part in info.name.split(".")):
+            continue
+        try:
+            found.append(importlib.import_module(info.name))
+        except ImportError:  # a public module whose optional extra is not installed
+            continue
+    return found
+
+
+def _own_public_names(module: ModuleType) -> set[str]:
+    names = set()
+    for name, value in vars(module).items():
+        if name.startswith("_") or isinstance(value, ModuleType):
+            continue
+        home = getattr(value, "__module__", None) or module.__name__
+        if home == module.__name__ or home.startswith(module.__name__ + "."):
+            names.add(name)
+    return names
+
+
+@pytest.mark.parametrize("module", _public_modules(), ids=lambda m: m.__name__)
+def test_all_matches_the_public_names(module: ModuleType) -> None:
+    exported = getattr(module, "__all__", None)
+    assert exported is not None, f"{module.__name__} has no __all__"
+    assert len(exported) == len(set(exported)), "duplicates in __all__"
+    missing = [name for name in exported if not hasattr(module, name)]
+    assert missing == [], f"{module.__name__}.__all__ names that do not exist: {missing}"
+    unlisted = sorted(_own_public_names(module) - set(exported))
+    assert unlisted == [], f"public names missing from {module.__name__}.__all__: {unlisted}"
+
+
+def test_foundation_names_are_exported() -> None:
+    for name in ("Tool", "Toolset", "ToolExecutor", "ToolCall", "ToolResult", "Trace", "tool"):
+        assert name in asyncfc.__all__
+
+
+def test_star_import_gives_exactly_all() -> None:
+    namespace: dict[str, object] = {}
+    exec("from asyncfc import *", namespace)
+    namespace.pop("__builtins__")
+    assert set(namespace) == set(asyncfc.__all__)
