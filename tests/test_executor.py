@@ -772,3 +772,25 @@ async def test_trace_intervals_on_a_fake_clock(mode: str) -> None:
         assert spans == pytest.approx([0, 2.5, 0, 3.0, 0, 2.5])
         assert metrics.wall == pytest.approx(3.0)
         assert metrics.parallel_saving == pytest.approx(5.0)
+
+
+class Bug(BaseException):
+    """Not an ``Exception``: escapes collect-all, as a programmer error would."""
+
+
+async def test_an_escaping_error_cancels_the_siblings_and_is_raised_in_a_group() -> None:
+    probe = CancelProbe()
+
+    async def buggy() -> None:
+        await probe.started_event(1).wait()
+        raise Bug("broken")
+
+    toolset = probe.toolset()
+    toolset.add(buggy)
+    executor = ToolExecutor(toolset=toolset, mode="concurrent")
+    tasks_before = running_tasks()
+    with pytest.raises(BaseExceptionGroup) as info:
+        await executor.run([call("1", "wait", {"n": 1}), call("2", "buggy")])
+    assert [type(e) for e in info.value.exceptions] == [Bug]
+    assert probe.cancelled == [1]
+    assert running_tasks() == tasks_before

@@ -9,8 +9,8 @@ from typing import Any
 import anyio
 import pytest
 
-from asyncfc import ToolCall, ToolContext, Toolset, render_value, tool
-from asyncfc._invoke import ArgumentsError, decode_arguments, run_call
+from asyncfc import ToolCall, ToolContext, ToolResult, Toolset, render_value, tool
+from asyncfc._invoke import ArgumentsError, decode_arguments, run_call, success_result
 
 pytestmark = pytest.mark.anyio
 
@@ -205,3 +205,18 @@ async def test_max_result_chars_is_applied() -> None:
     result = await run_call(_call("big", "{}"), big, context=ToolContext(), max_result_chars=8)
     assert result.content == "y" * 8 + "… [truncated: 8 of 50 characters shown]"
     assert result.value == "y" * 50
+
+
+@pytest.mark.parametrize("return_direct", [False, True])
+def test_fast_success_result_equals_the_plain_construction(return_direct: bool) -> None:
+    value = {"k": [1]}
+    fast = success_result(_call(), "text", value, return_direct)
+    plain = ToolResult(
+        call_id="c1", name="add", content="text", value=value, return_direct=return_direct
+    )
+    assert fast == plain
+    assert repr(fast) == repr(plain)
+    assert vars(fast) == vars(plain)
+    assert dataclasses.asdict(fast) == dataclasses.asdict(plain)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.content = "changed"  # type: ignore[misc]

@@ -23,6 +23,8 @@ This is the drop-in half of asyncfc (the Spring AI request, in Python).  Rules:
 
 from __future__ import annotations
 
+import asyncio
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -147,9 +149,64 @@ class ToolExecutor:
             for i, call in enumerate(calls):
                 slots[i] = await self._run_one(call, trace, turn)
             return
+        if not _in_trio():
+            await self._run_asyncio_tasks(calls, slots, trace, turn)
+            return
         async with anyio.create_task_group() as tg:
             for i, call in enumerate(calls):
                 tg.start_soon(self._run_into, slots, i, call, trace, turn)
+
+    async def _run_asyncio_tasks(
+        self,
+        calls: Sequence[ToolCall],
+        slots: list[ToolResult | None],
+        trace: Trace | None,
+        turn: int,
+    ) -> None:
+        """What the task group above does, with plain asyncio tasks, which cost several times
+        less to start than anyio's.  Same contract: every task ends before this returns; when
+        the caller is cancelled, the calls are cancelled and awaited; an unexpected error in
+        one call cancels the others and is raised in an exception group."""
+        if not calls:
+            return
+        loop = asyncio.get_running_loop()
+        all_done = loop.create_future()
+        remaining = len(calls)
+        errors: list[BaseException] = []
+        limiter = self._limiter
+
+        async def run_into(index: int, call: ToolCall) -> None:
+            nonlocal remaining
+            try:
+                if limiter is None:
+                    slots[index] = await self._run_one(call, trace, turn)
+                else:
+                    async with limiter:
+                        slots[index] = await self._run_one(call, trace, turn)
+            except asyncio.CancelledError:
+                raise
+            except BaseException as exc:  # a bug, not a tool failure: stop the batch
+                errors.append(exc)
+                if not all_done.done():
+                    all_done.set_result(None)
+            finally:
+                remaining -= 1
+                if remaining == 0 and not all_done.done():
+                    all_done.set_result(None)
+
+        # A counter instead of done-callbacks: one scheduled step per call, as with gather.
+        tasks = [loop.create_task(run_into(i, call)) for i, call in enumerate(calls)]
+        try:
+            await all_done
+        finally:
+            pending = [t for t in tasks if not t.done()]
+            if pending:
+                for t in pending:
+                    t.cancel()
+                with anyio.CancelScope(shield=True):
+                    await asyncio.wait(pending)
+        if errors:
+            raise BaseExceptionGroup("unhandled errors in tool calls", errors)
 
     async def _run_into(
         self,
@@ -191,6 +248,12 @@ class ToolExecutor:
 
 
 _NOT_EXECUTED = frozenset({"unknown_tool", "invalid_json", "invalid_arguments"})
+
+
+def _in_trio() -> bool:
+    """anyio runs on asyncio or trio; trio is only running when it has been imported."""
+    trio = sys.modules.get("trio")
+    return trio is not None and bool(trio.lowlevel.in_trio_run())
 
 
 async def _cancel_when_set(event: anyio.Event, scope: anyio.CancelScope) -> None:

@@ -18,6 +18,7 @@ Invariants:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -167,8 +168,10 @@ class Tool:
     context_param: str | None = None
     validator: type[pydantic.BaseModel] = field(repr=False)
     positional: tuple[str, ...] = field(default=(), repr=False)
+    _no_parameters: bool = field(default=False, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "_no_parameters", not self.validator.model_fields)
         if not _NAME.fullmatch(self.name):
             raise ValueError(
                 f"invalid tool name {self.name!r}: use 1-128 letters, digits, '_', '.' or '-'"
@@ -316,15 +319,20 @@ class Tool:
 
         Raises :class:`ToolArgumentsError` with a model-readable message.
         """
+        if not arguments and self._no_parameters:  # nothing to check, nothing to fill in
+            return {}
         try:
             model = self.validator.model_validate(arguments)
         except pydantic.ValidationError as exc:
             raise ToolArgumentsError(_format_validation_error(self.name, exc)) from None
-        # Only what the model set, plus defaults: the attribute values keep nested models.
-        return {k: getattr(model, k) for k in type(model).model_fields}
+        # What the model set, plus defaults; the values keep nested models.  With extra
+        # arguments forbidden, the instance's ``__dict__`` holds exactly the fields.
+        return dict(model.__dict__)
 
     def bind(self, kwargs: Mapping[str, Any], context: ToolContext) -> Callable[[], Any]:
         """A zero-argument callable that runs the function on validated ``kwargs``."""
+        if not self.positional and self.context_param is None:
+            return functools.partial(self.function, **kwargs)
         args = [kwargs[p] for p in self.positional]
         kw = {k: v for k, v in kwargs.items() if k not in self.positional}
         if self.context_param is not None:
