@@ -26,7 +26,6 @@ future, so the model hears about them at once.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -53,7 +52,7 @@ from ._invoke import (
     validate,
 )
 from ._labels import UNLABELLED, Access, ResourcePath
-from ._tools import ToolContext, Toolset
+from ._tools import Tool, ToolContext, Toolset
 from ._trace import Interval, Trace
 
 __all__ = ("Future", "FutureState", "Scheduler")
@@ -248,13 +247,12 @@ class Scheduler:
             self._settle(future, error_result(future.call, exc.kind, str(exc)), "failed")
             return
         if self._limiter is None:
-            await self._execute(future, tool.name, kwargs)
+            await self._execute(future, tool, kwargs)
         else:
             async with self._limiter:
-                await self._execute(future, tool.name, kwargs)
+                await self._execute(future, tool, kwargs)
 
-    async def _execute(self, future: Future, name: str, kwargs: dict[str, Any]) -> None:
-        tool = self.toolset[name]
+    async def _execute(self, future: Future, tool: Tool, kwargs: dict[str, Any]) -> None:
         timeout = tool.timeout if tool.timeout is not None else self.timeout
         future.state = "running"
         start = anyio.current_time()
@@ -263,7 +261,7 @@ class Scheduler:
                 tool,
                 kwargs,
                 context=self._context,
-                timeout=None if timeout is None or math.isinf(timeout) else timeout,
+                timeout=timeout,
                 limiter=self._thread_limiter,
             )
         except ArgumentsError as exc:

@@ -149,6 +149,14 @@ def _format_validation_error(tool_name: str, exc: pydantic.ValidationError) -> s
     return f"invalid arguments for tool '{tool_name}': " + "; ".join(problems)
 
 
+def _spec(schema: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The function spec of ``{"type": "function", "function": {...}}`` or of the bare form."""
+    if schema.get("type") == "function":
+        inner: Mapping[str, Any] = schema.get("function", schema)
+        return inner
+    return schema
+
+
 @dataclass(frozen=True, kw_only=True)
 class Tool:
     """A callable the model may call, with its schema and its scheduling metadata."""
@@ -289,7 +297,7 @@ class Tool:
         ``{"name", "description", "parameters"}``.  The given schema is what the model sees;
         arguments are validated against the function's signature.
         """
-        spec = schema.get("function", schema) if schema.get("type") == "function" else schema
+        spec = _spec(schema)
         if "name" not in spec:
             raise ValueError(f"tool schema has no 'name': {dict(schema)!r}")
         params = dict(spec.get("parameters") or {"type": "object", "properties": {}})
@@ -419,7 +427,7 @@ class Toolset:
         out = cls()
         seen: set[str] = set()
         for schema in schemas:
-            spec = schema.get("function", schema) if schema.get("type") == "function" else schema
+            spec = _spec(schema)
             name = str(spec.get("name"))
             if name not in functions:
                 raise ValueError(f"no callable given for tool schema {name!r}")
