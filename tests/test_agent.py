@@ -512,7 +512,7 @@ def test_critical_path_follows_label_conflict_edges() -> None:
 def test_trace_json_round_trip() -> None:
     run = metrics_scenario()
     data = run.trace.to_dict()
-    assert data["version"] == 1
+    assert data["version"] == 2
     assert json.loads(run.trace.to_json()) == json.loads(json.dumps(data))
     row = next(r for r in data["intervals"] if r["call_id"] == "call_3")
     assert row == {
@@ -525,6 +525,8 @@ def test_trace_json_round_trip() -> None:
         "depends_on": ["call_1"],
         "turn": 1,
         "ok": True,
+        "user_turn": 0,
+        "awaited": [],
     }
     assert set(data["metrics"]) == {
         "wall",
@@ -541,3 +543,65 @@ def test_trace_json_round_trip() -> None:
     again = a.Trace.from_dict(json.loads(json.dumps(data)))
     assert again.to_dict() == data
     assert again.metrics() == run.trace.metrics()
+
+
+@pytest.mark.parametrize("streaming", [False, True])
+def test_trace_records_user_turns_and_what_the_model_awaited(streaming: bool) -> None:
+    script = [
+        a.Turn(calls=[("A", {"x": 1})]),
+        # B is written in the same message as the await, i.e. before its result was shown
+        a.Turn(calls=[("await_future", {"future_ids": ["future_1"]}), ("B", {"x": 2})]),
+        a.Turn(calls=[("C", {"x": 1})]),  # written after reading A's outcome
+        a.Turn(text="done"),
+        a.Turn(calls=[("D", {"x": 3})]),  # a new user turn starts with nothing awaited
+        a.Turn(text="done again"),
+    ]
+    tools = [pure("A", 2), pure("B", 0.5), pure("C", 1), pure("D", 1.5)]
+    run, _ = run_agent(
+        script, tools, ["one", "two"], mode="async", final_turns=0, streaming=streaming
+    )
+    assert run.outputs == ["done", "done again"]
+    by_call = intervals_by_call(run.trace)
+    assert {k: (v.name, v.user_turn, v.awaited) for k, v in by_call.items()} == {
+        "call_1": ("A", 0, ()),
+        "call_3": ("B", 0, ()),
+        "call_4": ("C", 0, ("call_1",)),
+        "call_5": ("D", 1, ()),
+    }
+    assert [(m.turn, m.user_turn) for m in run.trace.of_kind("model")] == [
+        (0, 0),
+        (1, 0),
+        (2, 0),
+        (3, 0),
+        (4, 1),
+        (5, 1),
+    ]
+    assert all(not v.depends_on for v in by_call.values())  # the scheduler enforced nothing
+    # ... but the bound counts A -> C (awaited) and turn 0 -> D (the user-turn barrier)
+    assert run.trace.critical_path() == pytest.approx(2 + 1 + 1.5)
+
+
+def test_a_timed_out_await_is_not_an_edge() -> None:
+    script = [
+        a.Turn(calls=[("slow", {"x": 1})]),
+        a.Turn(calls=[("await_future", {"future_ids": ["future_1"], "timeout": 1})]),
+        a.Turn(calls=[("next", {"x": 2})]),
+        a.Turn(text="done"),
+    ]
+    run, _ = run_agent(script, [pure("slow", 10), pure("next", 1)], mode="async", final_turns=0)
+    assert "still pending" in run.results["call_2"].content
+    assert intervals_by_call(run.trace)["call_3"].awaited == ()
+
+
+def test_sequential_conversation_critical_path_spans_every_user_turn() -> None:
+    script = [
+        a.Turn(calls=[("A", {"x": 1})]),
+        a.Turn(text="one done"),
+        a.Turn(calls=[("B", {"x": 2})]),
+        a.Turn(text="two done"),
+    ]
+    run, _ = run_agent(script, [pure("A", 2), pure("B", 3)], ["one", "two"], mode="sequential")
+    assert [i.user_turn for i in run.trace.intervals] == [0, 0, 0, 1, 1, 1]
+    m = run.trace.metrics()
+    assert m.t_cp == pytest.approx(5)  # was 3 (the longest call) before the barrier counted
+    assert m.bound == pytest.approx((m.t_llm + m.t_tool) / max(m.t_llm, 5))

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from asyncfc import Interval, Trace, TraceMetrics
-from asyncfc._trace import union_length
+from asyncfc._trace import TRACE_SCHEMA_VERSION, longest_path, union_length
 
 
 @pytest.mark.parametrize(
@@ -34,9 +34,23 @@ def _m(start: float, end: float, turn: int = 0) -> Interval:
     return Interval(kind="model", start=start, end=end, name="model", turn=turn)
 
 
-def _e(cid: str, start: float, end: float, *deps: str) -> Interval:
+def _e(
+    cid: str,
+    start: float,
+    end: float,
+    *deps: str,
+    user_turn: int = 0,
+    awaited: tuple[str, ...] = (),
+) -> Interval:
     return Interval(
-        kind="tool", start=start, end=end, name=f"t_{cid}", call_id=cid, depends_on=deps
+        kind="tool",
+        start=start,
+        end=end,
+        name=f"t_{cid}",
+        call_id=cid,
+        depends_on=deps,
+        user_turn=user_turn,
+        awaited=awaited,
     )
 
 
@@ -124,17 +138,102 @@ def test_of_kind_duration_and_add() -> None:
 def test_dict_and_json_round_trip_relative_to_the_first_start() -> None:
     trace = Trace([_e("b", 12, 13, "a"), _m(10, 11), _e("a", 10.5, 12)])
     data = trace.to_dict()
-    assert data["version"] == 1
+    assert data["version"] == TRACE_SCHEMA_VERSION == 2
     assert [(r["kind"], r["start"], r["end"]) for r in data["intervals"]] == [
         ("model", 0.0, 1.0),
         ("tool", 0.5, 2.0),
         ("tool", 2.0, 3.0),
     ]
     assert data["intervals"][2]["depends_on"] == ["a"]
+    assert data["intervals"][2]["awaited"] == []
+    assert data["intervals"][2]["user_turn"] == 0
     assert data["metrics"]["t_cp"] == 2.5
     again = Trace.from_dict(json.loads(trace.to_json()))
     assert again.metrics() == trace.metrics()
     assert again.intervals[2] == _e("b", 2, 3, "a")
+
+
+def test_awaited_outcomes_are_edges() -> None:
+    # b ran beside a in the schedule, but the model wrote b after reading a's outcome.
+    trace = Trace([_e("a", 0, 2), _e("b", 1, 2, awaited=("a",)), _e("c", 0, 2.5)])
+    assert trace.critical_path() == pytest.approx(3.0)
+
+
+def test_every_call_of_an_earlier_user_turn_precedes_the_next_turn() -> None:
+    # Turn 0: a (2) and b (3) beside each other; turn 1: c (1) and d (0.5); turn 3 (no turn 2
+    # has calls): e (1).  No recorded edges at all, yet the barrier chains the turns.
+    trace = Trace(
+        [
+            _e("a", 0, 2),
+            _e("b", 0, 3),
+            _e("c", 4, 5, user_turn=1),
+            _e("d", 4, 4.5, user_turn=1),
+            _e("e", 6, 7, user_turn=3),
+        ]
+    )
+    assert trace.critical_path() == pytest.approx(3 + 1 + 1)
+
+
+def test_edges_inside_a_turn_combine_with_the_barrier() -> None:
+    trace = Trace(
+        [
+            _e("a", 0, 1),
+            _e("b", 1, 3, "a"),
+            _e("c", 3, 4, user_turn=1),
+            _e("d", 4, 6, user_turn=1, awaited=("c",)),
+        ]
+    )
+    assert trace.critical_path() == pytest.approx(1 + 2 + 1 + 2)
+
+
+def test_a_cyclic_trace_terminates() -> None:
+    # Only a corrupted or hand-made trace has a cycle; the closing edge is ignored.
+    trace = Trace([_e("a", 0, 1, "b"), _e("b", 1, 3, "a"), _e("self", 0, 0.5, "self")])
+    assert trace.critical_path() == pytest.approx(3.0)
+    assert longest_path([1.0, 2.0], [[1], [0]]) == [3.0, 2.0]
+
+
+def test_longest_path_is_iterative_and_skips_unknown_nodes() -> None:
+    n = 20_000  # far deeper than the recursion limit
+    weights = [1.0] * n
+    preds = [[i - 1, n + 5, -1] if i else [] for i in range(n)]
+    assert longest_path(weights, preds)[-1] == float(n)
+    assert longest_path([], []) == []
+
+
+def test_annotate_applies_to_the_tool_interval_when_it_is_added() -> None:
+    trace = Trace()
+    trace.annotate("c1", user_turn=2, awaited=["c0"])
+    trace.add(_m(0, 1))
+    trace.add(_e("c1", 1, 2))
+    trace.add(_e("c9", 1, 2))
+    by_id = {i.call_id: i for i in trace.of_kind("tool")}
+    assert (by_id["c1"].user_turn, by_id["c1"].awaited) == (2, ("c0",))
+    assert (by_id["c9"].user_turn, by_id["c9"].awaited) == (0, ())
+    assert trace.of_kind("model")[0].user_turn == 0
+
+
+def test_round_trip_keeps_user_turns_and_awaits() -> None:
+    trace = Trace([_e("a", 0, 1), _e("b", 2, 3, user_turn=1, awaited=("a",)), _m(1, 2, turn=1)])
+    again = Trace.from_dict(json.loads(trace.to_json()))
+    assert again.to_dict() == trace.to_dict()
+    assert again.intervals[-1] == trace.intervals[1]
+
+
+def test_version_1_rows_load_with_defaults() -> None:
+    old = {
+        "version": 1,
+        "intervals": [
+            {"kind": "model", "start": 0.0, "end": 1.0, "name": "model", "call_id": None,
+             "future_id": None, "depends_on": [], "turn": 0, "ok": True},
+            {"kind": "tool", "start": 1.0, "end": 3.0, "name": "t", "call_id": "c1",
+             "future_id": "future_1", "depends_on": [], "turn": 0, "ok": True},
+        ],
+    }  # fmt: skip
+    trace = Trace.from_dict(old)
+    tool = trace.of_kind("tool")[0]
+    assert (tool.user_turn, tool.awaited) == (0, ())
+    assert trace.metrics().t_cp == 2.0
 
 
 _span = st.tuples(st.integers(0, 20), st.integers(0, 6)).map(lambda p: (p[0], p[0] + p[1]))

@@ -30,6 +30,13 @@ Invariants:
   dispatched at most once: the final aggregated message is matched to dispatched calls by id.
 * A provider error lets calls already running finish, then propagates as the typed
   exception (see :mod:`asyncfc._errors`).
+* The trace says, for every interval, which user turn it belongs to (``user_turn``) and, for
+  every call, which futures the model had read through ``await_future`` in earlier requests
+  of the same user turn (``awaited``).  Together with the user-turn barrier these are the
+  dependencies the scheduler never sees (the model copied a value it had read instead of
+  passing a future), so :meth:`~asyncfc.Trace.critical_path` counts them.  Calls written in
+  the same message as an ``await_future`` were written before its result was shown, so that
+  await is not in their ``awaited``.
 """
 
 from __future__ import annotations
@@ -183,11 +190,17 @@ class _Loop:
     scheduler: Scheduler
     seen: set[int] = field(default_factory=set)
     """Numbers of the futures whose outcome the model has been shown."""
+    user_index: int = -1
+    """Index of the current user turn."""
+    awaited: list[str] = field(default_factory=list)
+    """Call ids whose outcome ``await_future`` showed the model in this user turn."""
 
     # -- one user turn --------------------------------------------------------------------
 
     async def user_turn(self, prompt: str) -> None:
         agent, run = self.agent, self.run
+        self.user_index += 1
+        self.awaited = []
         delivery = self._take_delivery()
         run.messages.append(UserMessage(content=f"{delivery}\n\n{prompt}" if delivery else prompt))
         requests = finals = 0
@@ -239,7 +252,14 @@ class _Loop:
             await self.scheduler.drain()
             raise
         run.trace.add(
-            Interval(kind="model", start=start, end=anyio.current_time(), name="model", turn=turn)
+            Interval(
+                kind="model",
+                start=start,
+                end=anyio.current_time(),
+                name="model",
+                turn=turn,
+                user_turn=self.user_index,
+            )
         )
         return response, dispatched
 
@@ -251,6 +271,7 @@ class _Loop:
         dispatched: dict[str, Future | ToolResult],
     ) -> ModelResponse:
         holding = False
+        awaited = tuple(self.awaited)
         async with self.agent.model.stream(self.run.messages, tools, settings) as events:
             async for event in events:
                 if isinstance(event, ToolCallDone):
@@ -259,7 +280,7 @@ class _Loop:
                         continue
                     holding = holding or not self._may_dispatch_early(call)
                     if not holding:
-                        dispatched[call.id] = self.scheduler.submit(call, turn=turn)
+                        dispatched[call.id] = self._submit(call, turn, awaited)
                 elif isinstance(event, StreamDone):
                     return event.response
         raise ModelResponseError("the stream ended without its final event")
@@ -277,6 +298,7 @@ class _Loop:
     ) -> list[ToolResult]:
         agent, run = self.agent, self.run
         turn = run.model_requests - 1
+        awaited = tuple(self.awaited)  # what the model had read when it wrote these calls
         shown: list[ToolResult] = []
         submitted: list[Future | ToolResult] = []
         for call in calls:
@@ -290,7 +312,7 @@ class _Loop:
                 continue
             outcome = dispatched.get(call.id)
             if outcome is None:
-                outcome = self.scheduler.submit(call, turn=turn)
+                outcome = self._submit(call, turn, awaited)
             if agent.mode == "sequential" and isinstance(outcome, Future):
                 await outcome.done.wait()
             submitted.append(outcome)
@@ -310,6 +332,10 @@ class _Loop:
             self.seen.update(f.number for f in submitted if isinstance(f, Future))
             shown = [o if isinstance(o, ToolResult) else _settled(o) for o in submitted]
         return shown
+
+    def _submit(self, call: ToolCall, turn: int, awaited: tuple[str, ...]) -> Future | ToolResult:
+        self.run.trace.annotate(call.id, user_turn=self.user_index, awaited=awaited)
+        return self.scheduler.submit(call, turn=turn)
 
     async def _await(self, call: ToolCall) -> ToolResult:
         try:
@@ -349,6 +375,8 @@ class _Loop:
                 lines.append(f"{f.id} still pending after {timeout:g} s")
             else:
                 self.seen.add(f.number)
+                if f.call.id not in self.awaited:
+                    self.awaited.append(f.call.id)
                 lines.append(settled_line(f.id, f.result.content, is_error=f.result.is_error))
         return ToolResult(call_id=call.id, name=call.name, content="\n".join(lines))
 

@@ -4,21 +4,42 @@ the arithmetic that explains the time saved.
 Definitions (AsyncFC, Eq. 1 and App. B.2), with S = summed length and D = union length:
 
 * ``T_LLM = S(M)``, ``T_tool = S(E)``;
-* ``T_cp``: function time on the critical path of the dependency DAG, where an edge joins a
-  call to every call it had to wait for (future arguments *and* conflicting resource labels,
-  i.e. exactly what the scheduler enforces);
+* ``T_cp``: function time on the critical path of the dependency DAG (see "Edges" below);
 * bound ``R = (T_LLM + T_tool) / max(T_LLM, T_cp)``;
 * saving against the synchronous equivalent ``S(M) + S(E) - D(M ∪ E)``, split exactly into
   decode/execute overlap ``D(M) + D(E) - D(M ∪ E)`` and inter-function parallelism
   ``S(E) - D(E)``.
 
-Times come from :func:`anyio.current_time`, so a fake clock gives exact, repeatable traces.
-Only executions that actually ran are E intervals: a call rejected before running (unknown
-tool, bad arguments, failed dependency) costs no function time.
+Edges of the DAG.  A call ``c`` depends on a call ``d`` when
+
+* ``d`` is in ``c.depends_on``: the scheduler made ``c`` wait for ``d`` (a future argument or
+  a conflicting resource label);
+* ``d`` is in ``c.awaited``: the model had read ``d``'s outcome through ``await_future``
+  before it wrote ``c`` (an information dependency the scheduler cannot see, because the
+  model copied a value instead of passing a future); or
+* ``d`` belongs to an earlier *user* turn (``d.user_turn < c.user_turn``): the next user
+  message only exists once the previous turn has finished, and the agent drains every call
+  at the end of a user turn.
+
+Without the last two, ``T_cp`` of a multi-turn conversation was far too short and R too
+high.  ``turn`` (the model request that emitted a call) is *not* an edge: calls of one request
+may run side by side.
+
+Invariants:
+
+* Times come from :func:`anyio.current_time`, so a fake clock gives exact, repeatable traces.
+* Only executions that actually ran are E intervals: a call rejected before running (unknown
+  tool, bad arguments, failed dependency) costs no function time.
+* :func:`longest_path` is iterative and terminates on any input: an edge that would close a
+  cycle (only a hand-made or corrupted trace has one) is ignored, and ids that name no
+  recorded interval are skipped.
+* ``to_dict``/``from_dict`` round-trip; rows of schema version 1 (without ``user_turn`` and
+  ``awaited``) load with the defaults, i.e. one user turn and no awaits.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -26,11 +47,12 @@ from typing import Any, Literal
 
 import anyio
 
-__all__ = ("Interval", "IntervalKind", "Trace", "TraceMetrics", "union_length")
+__all__ = ("Interval", "IntervalKind", "Trace", "TraceMetrics", "longest_path", "union_length")
 
 IntervalKind = Literal["model", "tool"]
 
-TRACE_SCHEMA_VERSION = 1
+TRACE_SCHEMA_VERSION = 2
+"""2 added ``user_turn`` and ``awaited``; version-1 rows still load."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,10 +69,50 @@ class Interval:
     turn: int = 0
     """Index of the model request that emitted the call (or, for M, the request itself)."""
     ok: bool = True
+    user_turn: int = 0
+    """Index of the user turn (prompt) the call or model request belongs to."""
+    awaited: tuple[str, ...] = ()
+    """Call ids whose outcome the model read through ``await_future`` in this user turn, in
+    requests before the one that emitted this call (earlier user turns are covered by the
+    user-turn barrier, so they are not repeated here).  Empty for M intervals."""
 
     @property
     def duration(self) -> float:
         return self.end - self.start
+
+
+def longest_path(weights: Sequence[float], predecessors: Sequence[Iterable[int]]) -> list[float]:
+    """Per node, the heaviest weighted path ending at it (its own weight included).
+
+    ``predecessors[i]`` are the nodes ``i`` depends on.  Iterative depth-first search, so deep
+    chains cannot overflow the stack; an edge to a node still on the search path (a cycle)
+    and an index out of range are ignored, so every input terminates.
+    """
+    n = len(weights)
+    preds = [[p for p in ps if 0 <= p < n] for ps in predecessors]
+    best: list[float | None] = [None] * n
+    on_path = [False] * n
+    for root in range(n):
+        if best[root] is not None:
+            continue
+        stack = [[root, 0]]  # frames of [node, next predecessor to look at]
+        on_path[root] = True
+        while stack:
+            frame = stack[-1]
+            node, cursor = frame
+            mine = preds[node]
+            while cursor < len(mine) and (best[mine[cursor]] is not None or on_path[mine[cursor]]):
+                cursor += 1
+            if cursor < len(mine):
+                frame[1] = cursor + 1
+                on_path[mine[cursor]] = True
+                stack.append([mine[cursor], 0])
+                continue
+            stack.pop()
+            on_path[node] = False
+            done = [v for p in mine if (v := best[p]) is not None]
+            best[node] = weights[node] + max(done, default=0.0)
+    return [v if v is not None else 0.0 for v in best]
 
 
 def union_length(intervals: Iterable[tuple[float, float]]) -> float:
@@ -92,34 +154,52 @@ class Trace:
     """Collects intervals; safe to share between concurrent tasks (one event loop)."""
 
     intervals: list[Interval] = field(default_factory=list)
+    _notes: dict[str, tuple[int, tuple[str, ...]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    """Call id → (user turn, awaited) given by :meth:`annotate`, until its interval arrives."""
 
     @staticmethod
     def now() -> float:
         return anyio.current_time()
 
+    def annotate(self, call_id: str, *, user_turn: int, awaited: Sequence[str] = ()) -> None:
+        """Say in which user turn ``call_id`` was emitted and which outcomes the model had
+        awaited by then.  The agent knows this, the component that runs the call and records
+        its interval does not: the note is applied when that tool interval is :meth:`add`-ed."""
+        self._notes[call_id] = (user_turn, tuple(awaited))
+
     def add(self, interval: Interval) -> None:
+        if interval.kind == "tool" and interval.call_id is not None:
+            note = self._notes.pop(interval.call_id, None)
+            if note is not None:
+                interval = dataclasses.replace(interval, user_turn=note[0], awaited=note[1])
         self.intervals.append(interval)
 
     def of_kind(self, kind: IntervalKind) -> list[Interval]:
         return [i for i in self.intervals if i.kind == kind]
 
     def critical_path(self) -> float:
-        """Longest chain of function time through the recorded dependency edges."""
+        """Longest chain of function time through ``depends_on``, ``awaited`` and the user-turn
+        barrier (see the module docstring)."""
         tools = self.of_kind("tool")
-        by_id = {i.call_id: i for i in tools if i.call_id is not None}
-        memo: dict[str, float] = {}
-
-        def cp(iv: Interval) -> float:
-            key = iv.call_id
-            if key is not None and key in memo:
-                return memo[key]
-            best = max((cp(by_id[d]) for d in iv.depends_on if d in by_id), default=0.0)
-            value = iv.duration + best
-            if key is not None:
-                memo[key] = value
-            return value
-
-        return max((cp(i) for i in tools), default=0.0)
+        index = {iv.call_id: k for k, iv in enumerate(tools) if iv.call_id is not None}
+        # The barrier as one zero-weight node per user turn that has calls: it follows every
+        # call of its turn and the previous barrier, and every call of the next turn that has
+        # calls follows it.  That is linear in the calls instead of quadratic.
+        members: dict[int, list[int]] = {}
+        for k, iv in enumerate(tools):
+            members.setdefault(iv.user_turn, []).append(k)
+        turns = sorted(members)
+        barrier = {t: len(tools) + k for k, t in enumerate(turns)}
+        before = {t: [barrier[turns[k - 1]]] if k else [] for k, t in enumerate(turns)}
+        weights = [iv.duration for iv in tools] + [0.0] * len(turns)
+        preds = [
+            [index[d] for d in (*iv.depends_on, *iv.awaited) if d in index] + before[iv.user_turn]
+            for iv in tools
+        ]
+        preds += [members[t] + before[t] for t in turns]
+        return max(longest_path(weights, preds)[: len(tools)], default=0.0)
 
     def metrics(self) -> TraceMetrics:
         m = [(i.start, i.end) for i in self.of_kind("model")]
@@ -153,6 +233,7 @@ class Trace:
             row["start"] = iv.start - origin
             row["end"] = iv.end - origin
             row["depends_on"] = list(iv.depends_on)
+            row["awaited"] = list(iv.awaited)
             rows.append(row)
         return {
             "version": TRACE_SCHEMA_VERSION,
@@ -166,4 +247,15 @@ class Trace:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Trace:
         rows: Sequence[dict[str, Any]] = data["intervals"]
-        return cls([Interval(**{**r, "depends_on": tuple(r.get("depends_on", ()))}) for r in rows])
+        return cls(
+            [
+                Interval(
+                    **{
+                        **r,
+                        "depends_on": tuple(r.get("depends_on", ())),
+                        "awaited": tuple(r.get("awaited", ())),
+                    }
+                )
+                for r in rows
+            ]
+        )
