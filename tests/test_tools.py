@@ -431,3 +431,17 @@ def test_from_openai_missing_or_extra_callable() -> None:
 def test_from_schema_without_name() -> None:
     with pytest.raises(ValueError, match="has no 'name'"):
         Tool.from_schema({"description": "x"}, add)
+
+
+def test_a_parameter_with_a_leading_underscore_keeps_its_name() -> None:
+    def classify(_class: str, count: int = 1) -> str:
+        return f"{_class}:{count}"
+
+    t = Tool.from_function(classify)
+    assert set(t.parameters["properties"]) == {"_class", "count"}
+    assert t.parameters["required"] == ["_class"]
+    kwargs = t.validate({"_class": "a", "count": 2})
+    assert kwargs == {"_class": "a", "count": 2}
+    assert t(**kwargs) == "a:2"
+    with pytest.raises(ToolArgumentsError, match="_class"):
+        t.validate({"count": 2})

@@ -177,9 +177,15 @@ class Tool:
     validator: type[pydantic.BaseModel] = field(repr=False)
     positional: tuple[str, ...] = field(default=(), repr=False)
     _no_parameters: bool = field(default=False, init=False, repr=False, compare=False)
+    _aliases: Mapping[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
+    """Validator field → parameter name, for parameters pydantic cannot name (``_class``)."""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_no_parameters", not self.validator.model_fields)
+        fields = self.validator.model_fields
+        object.__setattr__(self, "_no_parameters", not fields)
+        object.__setattr__(
+            self, "_aliases", {k: f.alias for k, f in fields.items() if f.alias not in (None, k)}
+        )
         if not _NAME.fullmatch(self.name):
             raise ValueError(
                 f"invalid tool name {self.name!r}: use 1-128 letters, digits, '_', '.' or '-'"
@@ -238,9 +244,18 @@ class Tool:
             if annotation is inspect.Parameter.empty:
                 annotation = Any
             default = PydanticUndefined if param.default is param.empty else param.default
-            fields[pname] = (
+            # pydantic reserves names with a leading underscore: such a parameter (BFCL has
+            # ``_class``) gets an internal field name and keeps its own name as the alias.
+            key = pname
+            while key.startswith("_") or key in fields:
+                key = f"param{key}"
+            fields[key] = (
                 annotation,
-                pydantic.Field(default=default, description=param_docs.get(pname)),
+                pydantic.Field(
+                    default=default,
+                    description=param_docs.get(pname),
+                    alias=pname if key != pname else None,
+                ),
             )
         validator = pydantic.create_model(
             f"{fn_name.replace('.', '_').replace('-', '_')}_arguments",
@@ -335,6 +350,8 @@ class Tool:
             raise ToolArgumentsError(_format_validation_error(self.name, exc)) from None
         # What the model set, plus defaults; the values keep nested models.  With extra
         # arguments forbidden, the instance's ``__dict__`` holds exactly the fields.
+        if self._aliases:
+            return {self._aliases.get(k, k): v for k, v in model.__dict__.items()}
         return dict(model.__dict__)
 
     def bind(self, kwargs: Mapping[str, Any], context: ToolContext) -> Callable[[], Any]:
