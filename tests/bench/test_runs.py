@@ -14,6 +14,7 @@ from asyncfc.bench._bfcl_bench import executed_calls, run_bfcl_task
 from asyncfc.bench._cfb_bench import run_cfb_sequence
 from asyncfc.bench._complexfuncbench import load_complexfuncbench
 from asyncfc.bench._latency import Latency
+from asyncfc.bench._replay import BatchingPolicy
 from asyncfc.bench._runner import MODES, DecodeModel, summarise
 
 pytestmark = pytest.mark.anyio
@@ -24,11 +25,17 @@ def anyio_backend() -> tuple[str, dict[str, object]]:
     return ("trio", {"clock": MockClock(autojump_threshold=0)})
 
 
-async def test_bfcl_replay_every_mode_matches_sequential() -> None:
+@pytest.mark.parametrize("batching", ["independent", "greedy"])
+async def test_bfcl_replay_every_mode_matches_sequential(batching: BatchingPolicy) -> None:
     tasks = []
     for entry in load_multi_turn("multi_turn_base", limit=3):
         outcomes, _ = await run_bfcl_task(
-            entry, modes=list(MODES), decode=DecodeModel(), latency=Latency(), time_scale=1.0
+            entry,
+            modes=list(MODES),
+            decode=DecodeModel(),
+            latency=Latency(),
+            time_scale=1.0,
+            batching=batching,
         )
         tasks.append(outcomes)
         assert list(outcomes) == list(MODES)
@@ -43,6 +50,13 @@ async def test_bfcl_replay_every_mode_matches_sequential() -> None:
                 len(turn) for turn in entry.ground_truth
             ], name
             assert len(o.run.results) == len(o.run.calls)
+        bound = reference.bound
+        assert bound is not None
+        assert len(bound.ideal_turns) == len(entry.ground_truth)
+        # on the mock clock the sequential wall is exactly T_LLM + T_tool, and the turn-aware
+        # ideal is never shorter than max(T_LLM, T_cp), so R_turn <= R_task
+        assert reference.wall == pytest.approx(bound.t_llm + bound.t_tool)
+        assert 1.0 <= bound.r_turn <= bound.r_task + 1e-9
     rows = summarise(tasks)
     assert [r["mode"] for r in rows] == list(MODES)
     assert all(r["accuracy"] == 1.0 for r in rows)

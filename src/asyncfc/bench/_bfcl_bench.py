@@ -24,7 +24,7 @@ from asyncfc.bench._bfcl import (
     score,
 )
 from asyncfc.bench._latency import Latency
-from asyncfc.bench._replay import Plan, PlannedCall
+from asyncfc.bench._replay import BatchingPolicy, Plan, PlannedCall
 from asyncfc.bench._runner import DecodeModel, Environment, ModeOutcome, replay_modes
 
 __all__ = ("bfcl_plan", "executed_calls", "run_bfcl_task")
@@ -87,6 +87,7 @@ async def run_bfcl_task(
     decode: DecodeModel,
     latency: Latency,
     time_scale: float,
+    batching: BatchingPolicy = "independent",
 ) -> tuple[dict[str, ModeOutcome], int]:
     """Replay ``entry`` in every mode; each outcome's ``extra`` has the checker's verdict
     (``accurate``), the final state and whether it equals the sequential run's."""
@@ -106,7 +107,13 @@ async def run_bfcl_task(
         return Environment(toolset=env.toolset, finish=finish)
 
     outcomes = await replay_modes(
-        plan, make_env, modes=modes, decode=decode, latency=latency, time_scale=time_scale
+        plan,
+        make_env,
+        modes=modes,
+        decode=decode,
+        latency=latency,
+        time_scale=time_scale,
+        batching=batching,
     )
     reference = outcomes.get("sequential")
     for o in outcomes.values():

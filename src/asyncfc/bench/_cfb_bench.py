@@ -22,7 +22,7 @@ from asyncfc.bench._complexfuncbench import (
     make_mock_tools,
 )
 from asyncfc.bench._latency import Latency
-from asyncfc.bench._replay import Plan, PlannedCall
+from asyncfc.bench._replay import BatchingPolicy, Plan, PlannedCall
 from asyncfc.bench._runner import DecodeModel, Environment, ModeOutcome, replay_modes
 
 __all__ = ("cfb_plan", "run_cfb_sequence")
@@ -55,6 +55,7 @@ async def run_cfb_sequence(
     decode: DecodeModel,
     latency: Latency,
     time_scale: float,
+    batching: BatchingPolicy = "independent",
 ) -> dict[str, ModeOutcome]:
     specs = load_complexfuncbench_specs()
     plan = cfb_plan(sequence)
@@ -80,5 +81,11 @@ async def run_cfb_sequence(
         return Environment(toolset=toolset, finish=finish)
 
     return await replay_modes(
-        plan, make_env, modes=modes, decode=decode, latency=latency, time_scale=time_scale
+        plan,
+        make_env,
+        modes=modes,
+        decode=decode,
+        latency=latency,
+        time_scale=time_scale,
+        batching=batching,
     )

@@ -10,11 +10,22 @@ How each mode plays the plan:
 
 * ``sequential``: one call per request; then a final text answer.
 * ``parallel``: one request per batch; a batch ends before a call that needs a result from
-  the same batch.
+  the same batch, and (batching policy ``"independent"``, the default) before a call that
+  conflicts with a call already in the batch.
 * ``async``: one call per request; before a call that needs a result the model has not seen
   (not delivered, not awaited), the model first calls ``await_future`` on those futures.
 * ``async_parallel``: batches as in ``parallel``, but a call that needs an unseen result ends
   the batch with an ``await_future`` call for it.
+
+Batching policy.  Under standard parallel function calling a client may run the calls of one
+message in any order or all at once, so a correct model only puts *independent* calls in one
+message: ``cd`` then ``mkdir`` then ``mv`` are three requests, not one.  ``"independent"``
+models that model; whether two calls are independent is decided by the ``conflicts`` test,
+which the runner derives from the tools' resource labels (:class:`~asyncfc.Access`).  The
+test stands for the *model's* judgement, so the ``respect_labels=False`` ablation is given the
+same test and batches exactly like its labelled counterpart.  ``"greedy"`` is the earlier,
+optimistic replay: a batch ends only at an information dependency, as if the model knew the
+runtime would order conflicting calls for it.
 * Arguments that take results directly (``uses``; ComplexFuncBench's ``$var2.skyId$``) are
   rendered by the plan's ``arguments`` hook: future references in the async modes, the
   concrete values in the others.
@@ -29,14 +40,21 @@ import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from asyncfc._agent import AgentMode
 from asyncfc._messages import ToolResultsMessage, UserMessage
 from asyncfc._protocol import AWAIT_TOOL_NAME
 from asyncfc._scripted import ScriptView, Turn
 
-__all__ = ("Plan", "PlannedCall", "replay_script")
+__all__ = (
+    "BATCHING_POLICIES",
+    "BatchingPolicy",
+    "ConflictTest",
+    "Plan",
+    "PlannedCall",
+    "replay_script",
+)
 
 _SEEN_LINE = re.compile(r"^(future_\d+) (?:=|failed:)", re.MULTILINE)
 _PENDING = re.compile(r"^(future_\d+) \(pending\)$")
@@ -53,6 +71,12 @@ class PlannedCall:
     """Indices of calls whose results this call takes as arguments by reference; the async
     modes pass future references for them instead of awaiting."""
 
+
+BatchingPolicy = Literal["independent", "greedy"]
+BATCHING_POLICIES: tuple[BatchingPolicy, ...] = ("independent", "greedy")
+
+ConflictTest = Callable[["PlannedCall", "PlannedCall"], bool]
+"""Whether two planned calls must not share one parallel batch (symmetric)."""
 
 ArgumentsHook = Callable[[int, Mapping[int, str] | None], Mapping[str, Any]]
 """(plan index, future ids by plan index, or None in the sync modes) → the call's arguments."""
@@ -117,8 +141,19 @@ def _prompts_shown(view: ScriptView, prompts: Sequence[str]) -> int:
     return count
 
 
-def replay_script(plan: Plan, mode: AgentMode) -> Callable[[ScriptView], Turn]:
-    """A script that plays ``plan`` under ``mode`` (see the module docstring)."""
+def replay_script(
+    plan: Plan,
+    mode: AgentMode,
+    *,
+    batching: BatchingPolicy = "independent",
+    conflicts: ConflictTest | None = None,
+) -> Callable[[ScriptView], Turn]:
+    """A script that plays ``plan`` under ``mode`` (see the module docstring).
+
+    ``conflicts`` is required by the ``"independent"`` policy in the batching modes (there
+    is no safe guess: treating every pair as independent is the ``"greedy"`` policy)."""
+    if batching not in BATCHING_POLICIES:
+        raise ValueError(f"unknown batching policy {batching!r}")
     calls = plan.flat()
     bounds: list[int] = []
     total = 0
@@ -127,7 +162,10 @@ def replay_script(plan: Plan, mode: AgentMode) -> Callable[[ScriptView], Turn]:
         bounds.append(total)
     state = _State()
     is_async = mode in ("async", "async_parallel")
-    batching = mode in ("parallel", "async_parallel")
+    batches = mode in ("parallel", "async_parallel")
+    if batches and batching == "independent" and conflicts is None:
+        raise ValueError("batching='independent' needs a conflicts test")
+    conflict = conflicts if batching == "independent" and batches else None
 
     def arguments(index: int, fid: Mapping[int, str]) -> str:
         if plan.arguments is None:
@@ -148,11 +186,13 @@ def replay_script(plan: Plan, mode: AgentMode) -> Callable[[ScriptView], Turn]:
             needed = set(call.needs) | set(call.uses)
             if needed & in_batch:
                 break  # the model must see this batch's results first
+            if conflict is not None and any(conflict(calls[j], call) for j in in_batch):
+                break  # not independent of the batch: the next request
             unseen = sorted(i for i in call.needs if i not in seen)
             if is_async and unseen:
                 ids = [fid[i] for i in unseen if i in fid]
                 if ids:
-                    if batch and not batching:
+                    if batch and not batches:
                         break
                     batch.append((AWAIT_TOOL_NAME, json.dumps({"future_ids": ids})))
                     break
@@ -160,7 +200,7 @@ def replay_script(plan: Plan, mode: AgentMode) -> Callable[[ScriptView], Turn]:
             in_batch.add(index)
             state.emitted.append(index)
             state.next_call += 1
-            if not batching:
+            if not batches:
                 break
         return Turn(calls=batch)
 
