@@ -1,9 +1,11 @@
 """BFCL multi-turn under the replay model: plans from ground truth, per-mode runs, scoring.
 
 Each task's plan is its ground truth, call by call, with each call's information
-dependency (see :func:`asyncfc.bench.information_dependencies`) as ``needs``.  Every mode runs
-on fresh backends; afterwards the calls the agent executed are scored by BFCL's own
-``multi_turn_checker`` and the final backend state is compared with the sequential run's.
+dependency (see :func:`asyncfc.bench.information_dependencies`) as ``needs``; the batching
+policy (:mod:`asyncfc.bench._replay`) decides which calls the parallel modes send in one
+request, judged by the labels of ``bfcl_labels.json``.  Every mode runs on fresh backends;
+afterwards the calls the agent executed are scored by BFCL's own ``multi_turn_checker`` and
+the final backend state is compared with the sequential run's.
 """
 
 from __future__ import annotations

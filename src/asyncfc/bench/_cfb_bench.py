@@ -4,8 +4,9 @@ Each sequence becomes one user turn whose calls are the recorded calls; a ``$var
 argument becomes ``uses`` of call K, rendered as the future reference ``future_<n>.path`` in
 the async modes and as the recorded value in the others.  Tools are mocks returning the
 recorded responses, labelled pure (they read and write nothing), under the API specs' schemas.
-A run is *correct* when every call found its recorded counterpart (the mocks are strict: a
-call whose resolved arguments match no recorded call is an error).
+Pure tools never conflict, so both batching policies play the same plan here.  A run is
+*correct* when every call found its recorded counterpart (the mocks are strict: a call whose
+resolved arguments match no recorded call is an error).
 """
 
 from __future__ import annotations
