@@ -20,6 +20,8 @@ Invariants and decisions:
 * A provider error (:class:`~asyncfc.ModelAPIError`) ends that mode's run of that task and is
   recorded with its type and message; the other modes and tasks go on.  A task with an error in
   any mode is left out of the speed-up summary, because its modes did not finish the same work.
+* BFCL's function-calling runs send no system prompt, and neither do we, except for
+  ``local`` (:data:`FUNCTION_CALLING_SYSTEM_PROMPT`), whose server shows tools only there.
 * A real model's calls differ between modes, so the final states are not compared with the
   sequential run's (that check is the replay's proof that labels are sound).
 """
@@ -51,6 +53,13 @@ _KEY_VARIABLES: Mapping[str, str] = {
     "openai-responses": "OPENAI_API_KEY",
     "anthropic": "ANTHROPIC_API_KEY",
 }
+
+FUNCTION_CALLING_SYSTEM_PROMPT = (
+    "You are an assistant that completes the user's requests by calling the available "
+    "functions. When a request has several independent parts, call several functions at once."
+)
+"""The system prompt of ``local`` runs: llama.cpp's ``chatml-function-calling`` template lists
+the tools only inside a system message, so without one the model never sees them."""
 
 NO_KEY = "not-needed"
 """The API key sent to a ``base_url`` server when none is configured (local servers such as
