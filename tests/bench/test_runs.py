@@ -11,7 +11,7 @@ from trio.testing import MockClock
 
 from asyncfc.bench import load_multi_turn
 from asyncfc.bench._bfcl_bench import executed_calls, run_bfcl_task
-from asyncfc.bench._cfb_bench import run_cfb_sequence
+from asyncfc.bench._cfb_bench import run_cfb_sequence, tool_name
 from asyncfc.bench._complexfuncbench import load_complexfuncbench
 from asyncfc.bench._latency import Latency
 from asyncfc.bench._replay import BatchingPolicy
@@ -77,3 +77,20 @@ async def test_complexfuncbench_replay_resolves_every_reference() -> None:
         uses_refs = any(c.depends_on for c in seq.calls)
         sent = [c.arguments for c in outcomes["async"].run.calls]
         assert any("future_" in str(a) for a in sent) == uses_refs
+
+
+async def test_complexfuncbench_apis_with_invalid_tool_names_replay() -> None:
+    sequences = load_complexfuncbench(limit=661)
+    for seq in (sequences[570], sequences[660]):  # the first users of each such API
+        names = {c.name for c in seq.calls}
+        assert names & {"Get_Hotel_Reviews(Tips)", "Get_Hotel_Reviews(Tips)_Sort_Option"}
+        outcomes = await run_cfb_sequence(
+            seq, modes=list(MODES), decode=DecodeModel(), latency=Latency(), time_scale=1.0
+        )
+        for name, o in outcomes.items():
+            assert o.extra["accurate"], (seq.index, name, o.extra["errors"])
+        sent = {c.name for c in outcomes["sequential"].run.calls}
+        assert sent == {tool_name(n) for n in names}
+    assert tool_name("Get_Hotel_Reviews(Tips)") == "Get_Hotel_Reviews_Tips"
+    assert tool_name("Get_Hotel_Reviews(Tips)_Sort_Option") == "Get_Hotel_Reviews_Tips_Sort_Option"
+    assert tool_name("Search_Hotels") == "Search_Hotels"

@@ -7,15 +7,21 @@ recorded responses, labelled pure (they read and write nothing), under the API s
 Pure tools never conflict, so both batching policies play the same plan here.  A run is
 *correct* when every call found its recorded counterpart (the mocks are strict: a call whose
 resolved arguments match no recorded call is an error).
+
+Two APIs have names no tool may carry (``Get_Hotel_Reviews(Tips)`` and
+``Get_Hotel_Reviews(Tips)_Sort_Option``, 76 calls in 50 sequences; function-calling APIs
+reject parentheses too): runs use :func:`tool_name` (``Get_Hotel_Reviews_Tips``,
+``Get_Hotel_Reviews_Tips_Sort_Option``) in the plan and the toolset alike.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from asyncfc._agent import AgentRun
-from asyncfc._tools import Toolset
+from asyncfc._tools import Toolset, tool
 from asyncfc.bench._complexfuncbench import (
     CfbSequence,
     convert_references,
@@ -26,12 +32,28 @@ from asyncfc.bench._latency import Latency
 from asyncfc.bench._replay import BatchingPolicy, Plan, PlannedCall
 from asyncfc.bench._runner import DecodeModel, Environment, ModeOutcome, replay_modes
 
-__all__ = ("cfb_plan", "run_cfb_sequence")
+__all__ = ("cfb_plan", "run_cfb_sequence", "tool_name")
+
+_VALID = re.compile(r"[A-Za-z0-9_.\-]{1,128}")
+_SEPARATORS = re.compile(r"[^A-Za-z0-9.\-]+")  # "_" included: runs collapse
+
+
+def tool_name(api: str) -> str:
+    """The tool name of ComplexFuncBench API ``api``: a valid name is kept as is; in any
+    other, each run of underscores and characters a tool name may not contain becomes one
+    ``_`` and a trailing ``_`` is dropped."""
+    if _VALID.fullmatch(api):
+        return api
+    return _SEPARATORS.sub("_", api).rstrip("_")
 
 
 def cfb_plan(sequence: CfbSequence) -> Plan:
     calls = [
-        PlannedCall(name=c.name, arguments=sequence.resolved_arguments(c.index), uses=c.depends_on)
+        PlannedCall(
+            name=tool_name(c.name),
+            arguments=sequence.resolved_arguments(c.index),
+            uses=c.depends_on,
+        )
         for c in sequence.calls
     ]
 
@@ -63,16 +85,17 @@ async def run_cfb_sequence(
 
     def make_env() -> Environment:
         mocks = make_mock_tools(sequence)
-        schemas = [specs[name] for name in mocks if name in specs]
-        missing = {n: m for n, m in mocks.items() if n not in specs}
+        names = {api: tool_name(api) for api in mocks}
+        if len(set(names.values())) != len(names):
+            raise ValueError(f"sequence {sequence.index}: two APIs share a tool name: {names}")
         toolset = Toolset.from_openai(
-            schemas,
-            {n: m for n, m in mocks.items() if n in specs},
-            labels={n: {"reads": [], "writes": []} for n in mocks},
+            [{**specs[api], "name": names[api]} for api in mocks if api in specs],
+            {names[api]: m for api, m in mocks.items() if api in specs},
+            labels={names[api]: {"reads": [], "writes": []} for api in mocks},
         )
-        for fn in missing.values():
-            toolset.add(fn)
-            toolset.replace(fn.__name__, reads=[], writes=[])
+        for api, fn in mocks.items():
+            if api not in specs:
+                toolset.add(tool(name=names[api], reads=(), writes=())(fn))
 
         def finish(run: AgentRun) -> Mapping[str, Any]:
             real = [r for r in run.results.values() if r.name != "await_future"]
