@@ -503,3 +503,19 @@ async def drain(
         async for event in events:
             into.append(event)
     return into
+
+
+def scripted_turns(
+    turns: Sequence[Sequence[tuple[str, dict[str, Any]]]], *, finals_per_turn: int = 1
+) -> list[Reply]:
+    """Chat Completions replies that play a conversation: per user turn, one single-call
+    message per ``(name, arguments)``, then ``finals_per_turn`` text answers ("Done.")."""
+    replies: list[Reply] = []
+    n = 0
+    for turn in turns:
+        for name, args in turn:
+            n += 1
+            body = chat_completion(tool_calls=[(f"c{n}", name, json.dumps(args))])
+            replies.append(json_reply(body))
+        replies.extend(json_reply(chat_completion("Done.")) for _ in range(finals_per_turn))
+    return replies

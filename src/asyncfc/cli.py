@@ -36,17 +36,38 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument(
             "--time-scale",
             type=float,
-            default=scale,
-            help="multiplies model and tool time alike, so ratios are preserved",
+            default=None,
+            help=f"multiplies model and tool time alike, so ratios are preserved ({scale:g}); "
+            "with --model only tool latency is scaled (default 1)",
         )
+        sp.set_defaults(replay_time_scale=scale)
         sp.add_argument("--ttft", type=float, default=0.8, help="seconds to first token (0.8)")
         sp.add_argument("--tps", type=float, default=80.0, help="output tokens/s (80)")
         sp.add_argument("--modes", default=_MODE_HELP)
         sp.add_argument("--out", type=Path, default=Path("results"))
 
+    def live_options(sp: argparse.ArgumentParser) -> None:
+        g = sp.add_argument_group("real model (instead of the replay)")
+        g.add_argument(
+            "--model",
+            default=None,
+            help="openai:<name>, openai-responses:<name>, anthropic:<name>, or local "
+            "(SmolLM2-135M on a llama.cpp server started on 127.0.0.1 for the run)",
+        )
+        g.add_argument("--base-url", default=None, help="any OpenAI-compatible server")
+        g.add_argument(
+            "--api-key-env",
+            default=None,
+            help="environment variable holding the API key (default: the provider's usual one)",
+        )
+        g.add_argument("--max-tokens", type=int, default=1024, help="per request (1024)")
+        g.add_argument("--max-turns", type=int, default=10, help="requests per user turn (10)")
+        g.add_argument("--streaming", action="store_true", help="dispatch calls while streaming")
+
     demo = sub.add_parser("demo", help="replay one BFCL multi-turn task in every mode")
     demo.add_argument("--task", default="multi_turn_base_0")
     common(demo, scale=0.1)
+    live_options(demo)
 
     bench = sub.add_parser("bench", help="benchmarks")
     bsub = bench.add_subparsers(dest="suite", required=True)
@@ -58,6 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     bfcl.add_argument("--limit", type=int, default=None)
     common(bfcl, scale=0.02)
+    live_options(bfcl)
     cfb = bsub.add_parser("complexfuncbench", help="ComplexFuncBench DAG replay")
     cfb.add_argument("--limit", type=int, default=None)
     common(cfb, scale=0.02)
@@ -73,6 +95,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    live = getattr(args, "model", None) is not None
+    if args.time_scale is None:
+        args.time_scale = 1.0 if live else args.replay_time_scale
+    if live:
+        return anyio.run(_live, args)
     if args.command == "demo":
         return anyio.run(_demo, args)
     if args.suite == "bfcl":
@@ -95,10 +122,19 @@ def _settings(args: argparse.Namespace) -> tuple[Any, Any, list[str]]:
     return decode, latency, modes
 
 
-def _table(title: str, rows: list[dict[str, Any]]) -> Any:
+def _render(title: str, rows: list[dict[str, Any]], columns: list[tuple[str, str, str]]) -> Any:
+    """A rich table of ``rows`` with ``(key, heading, format)`` columns; ``None`` shows "-"."""
     from rich.table import Table
 
     t = Table(title=title)
+    for _, head, _ in columns:
+        t.add_column(head, justify="right")
+    for r in rows:
+        t.add_row(*("-" if r[k] is None else fmt.format(r[k]) for k, _, fmt in columns))
+    return t
+
+
+def _table(title: str, rows: list[dict[str, Any]]) -> Any:
     columns = [
         ("mode", "mode", "{}"),
         ("wall_mean", "time s", "{:.2f}"),
@@ -114,11 +150,7 @@ def _table(title: str, rows: list[dict[str, Any]]) -> Any:
         ("model_requests_mean", "requests", "{:.1f}"),
         ("awaits_total", "awaits", "{}"),
     ]
-    for _, head, _ in columns:
-        t.add_column(head, justify="right")
-    for r in rows:
-        t.add_row(*("-" if r[k] is None else fmt.format(r[k]) for k, _, fmt in columns))
-    return t
+    return _render(title, rows, columns)
 
 
 async def _demo(args: argparse.Namespace) -> int:
@@ -288,6 +320,128 @@ async def _bench_cfb(args: argparse.Namespace) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, after the runs
     (out_dir / "summary.md").write_text(_markdown(rows, args, len(tasks), 0, "ComplexFuncBench"))
     return 0
+
+
+async def _live(args: argparse.Namespace) -> int:
+    """``demo`` or ``bench bfcl`` with a real model (see :mod:`asyncfc.bench._live`)."""
+    import os
+
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from asyncfc.bench import load_multi_turn
+    from asyncfc.bench._live import (
+        FUNCTION_CALLING_SYSTEM_PROMPT,
+        LiveSettings,
+        ModelSpec,
+        open_model,
+        run_bfcl_live,
+    )
+    from asyncfc.bench._runner import summarise
+    from asyncfc.bench._timeline import plot_timelines
+
+    console = Console(width=160)
+    _, latency, modes = _settings(args)
+    key = os.environ.get(args.api_key_env) if args.api_key_env else None
+    try:
+        spec = ModelSpec.parse(args.model, base_url=args.base_url, api_key=key)
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
+    modes = [m for m in modes if m != "async_nolabels" or args.command == "bench"]
+    if args.command == "demo":
+        entries = load_multi_turn("multi_turn_base", ids=[args.task])
+        out_dir: Path = args.out / "demo_live"
+    else:
+        entries = load_multi_turn(args.category, limit=args.limit)
+        out_dir = args.out / f"bfcl_{args.category}_live"
+    settings = LiveSettings(
+        max_turns=args.max_turns,
+        max_tokens=args.max_tokens,
+        streaming=args.streaming,
+        system_prompt=FUNCTION_CALLING_SYSTEM_PROMPT if spec.provider == "local" else None,
+    )
+    console.print(
+        f"[bold]{args.model}[/] on {len(entries)} BFCL task(s), modes {', '.join(modes)}; "
+        f"tool latency {args.latency:g} s × {args.time_scale:g}; decoding is real."
+    )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tasks, ids, failed = [], [], 0
+    async with open_model(spec) as model:
+        with (out_dir / "tasks.jsonl").open("w") as sink, Progress(console=console) as progress:
+            bar = progress.add_task(f"{args.model}", total=len(entries))
+            for entry in entries:
+                task = await run_bfcl_live(
+                    entry,
+                    model,
+                    modes=modes,
+                    latency=latency,
+                    time_scale=args.time_scale,
+                    settings=settings,
+                )
+                if task.errors:
+                    failed += 1
+                else:
+                    tasks.append(task.outcomes)
+                    ids.append(entry.id)
+                record = {
+                    "task": entry.id,
+                    "errors": task.errors,
+                    "modes": {
+                        m: {
+                            "wall": o.wall,
+                            "accurate": o.extra["accurate"],
+                            "verdict": o.extra["verdict"],
+                            "model_requests": o.run.model_requests,
+                            "awaits": o.run.awaits,
+                            "calls": [[c.name, c.arguments] for c in o.run.calls],
+                            "trace": o.run.trace.to_dict(),
+                        }
+                        for m, o in task.outcomes.items()
+                    },
+                }
+                sink.write(json.dumps(record, default=str) + "\n")
+                progress.advance(bar)
+    rows = summarise(tasks)
+    console.print(_live_table(f"{args.model}: {len(tasks)} task(s) complete in every mode", rows))
+    console.print(
+        f"Tasks left out because a mode hit a provider error or the time limit: {failed} "
+        f"(details in {out_dir / 'tasks.jsonl'})."
+    )
+    for tag, i in _extremes(tasks):
+        plot_timelines(
+            {m: o.run.trace for m, o in tasks[i].items()},
+            out_dir / f"timeline_{tag}.png",
+            title=f"{ids[i]} with {args.model} ({tag})",
+        )
+    (out_dir / "summary.json").write_text(json.dumps(rows, indent=1, default=str))
+    console.print(f"Outputs in {out_dir}")
+    return 0 if tasks or not entries else 1
+
+
+def _extremes(tasks: Sequence[Any]) -> list[tuple[str, int]]:
+    """(tag, index) of the tasks with the lowest and highest async_parallel speed-up."""
+    usable = [i for i, t in enumerate(tasks) if "sequential" in t and "async_parallel" in t]
+    if not usable:
+        return [("task", 0)] if tasks else []
+    speed = {i: tasks[i]["sequential"].wall / tasks[i]["async_parallel"].wall for i in usable}
+    order = sorted(usable, key=speed.__getitem__)
+    return [("slowest", order[0]), ("fastest", order[-1])]
+
+
+def _live_table(title: str, rows: list[dict[str, Any]]) -> Any:
+    columns = [
+        ("mode", "mode", "{}"),
+        ("wall_mean", "time s", "{:.2f}"),
+        ("speedup_mean", "speed-up ×", "{:.3f}"),
+        ("speedup_vs_parallel_mean", "vs parallel ×", "{:.3f}"),
+        ("trace_bound_mean", "R (own trace)", "{:.3f}"),
+        ("overlap_saved_mean", "overlap saved s", "{:.2f}"),
+        ("parallel_saved_mean", "parallel saved s", "{:.2f}"),
+        ("accuracy", "accuracy", "{:.0%}"),
+        ("model_requests_mean", "requests", "{:.1f}"),
+        ("awaits_total", "awaits", "{}"),
+    ]
+    return _render(title, rows, columns)
 
 
 def _markdown(

@@ -3,11 +3,17 @@ official ``openai`` SDK against the loopback server (scripted answers, real HTTP
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from loopback import Loopback, Reply, chat_completion, json_reply, running_loopback
+from loopback import (
+    Loopback,
+    Reply,
+    chat_completion,
+    json_reply,
+    running_loopback,
+    scripted_turns,
+)
 
 from asyncfc.bench import BfclEntry, load_multi_turn, parse_call
 from asyncfc.bench._latency import Latency
@@ -43,17 +49,8 @@ def _entry() -> BfclEntry:
 
 def _ground_truth_replies(entry: BfclEntry, *, finals_per_turn: int) -> list[Reply]:
     """One reply per ground-truth call (a single-call message), then the final answer(s)."""
-    replies: list[Reply] = []
-    n = 0
-    for turn in entry.ground_truth:
-        for text in turn:
-            name, args = parse_call(text)
-            n += 1
-            replies.append(
-                json_reply(chat_completion(tool_calls=[(f"c{n}", name, json.dumps(args))]))
-            )
-        replies.extend(json_reply(chat_completion("Done.")) for _ in range(finals_per_turn))
-    return replies
+    turns = [[parse_call(text) for text in turn] for turn in entry.ground_truth]
+    return scripted_turns(turns, finals_per_turn=finals_per_turn)
 
 
 # --- model specs -------------------------------------------------------------------------
