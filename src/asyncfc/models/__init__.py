@@ -1,11 +1,23 @@
-"""Provider adapters implementing :class:`~asyncfc.ChatModel`.
+"""Provider adapters implementing :class:`~asyncfc.ChatModel`, and a local model server.
 
 Each adapter imports its SDK only when constructed, so ``asyncfc`` needs neither SDK;
-install the ``openai`` or ``anthropic`` extra for the one you use.
+install the ``openai`` or ``anthropic`` extra for the one you use.  :class:`LlamaServer`
+runs a GGUF model behind an OpenAI-compatible endpoint (the ``local`` extra); see
+:mod:`asyncfc.models._llama_server`.
 """
 
 from ._anthropic import AnthropicModel as AnthropicModel
+from ._llama_server import LlamaServer as LlamaServer
+from ._llama_server import LocalServerError as LocalServerError
+from ._llama_server import smollm2_gguf as smollm2_gguf
 from ._openai_chat import OpenAIChatModel as OpenAIChatModel
 from ._openai_responses import OpenAIResponsesModel as OpenAIResponsesModel
 
-__all__ = ("AnthropicModel", "OpenAIChatModel", "OpenAIResponsesModel")
+__all__ = (
+    "AnthropicModel",
+    "LlamaServer",
+    "LocalServerError",
+    "OpenAIChatModel",
+    "OpenAIResponsesModel",
+    "smollm2_gguf",
+)
