@@ -1,0 +1,552 @@
+"""End to end against a real LLM: SmolLM2-135M-Instruct behind llama-cpp-python's
+OpenAI-compatible server, reached through the official ``openai`` SDK and
+:class:`~asyncfc.models.OpenAIChatModel`.
+
+The assertions are the runtime's contract, never the model's accuracy: every call id gets
+exactly one outcome, results pair with their calls, the trace is consistent, turns are
+bounded, nothing hangs and nothing is left running.  One server serves the whole module.
+
+What the server does, and how :class:`Steered` (a test-only wrapper around the real adapter)
+copes, request by request, without changing what the runtime does:
+
+* The ``chatml-function-calling`` handler puts the tools in the prompt only when
+  ``tool_choice`` is set, and only inside a system message (hence every agent here has a
+  system prompt).  With ``"auto"`` it refuses to stream and ignores ``max_tokens`` while it
+  writes arguments; a *named* tool choice streams and honours ``max_tokens``, and ``"none"``
+  answers in text.  So each run names the tool for its first request(s) and then asks for
+  text, which bounds it.  ``test_streaming_auto_tool_choice_is_a_typed_error`` records what
+  ``"auto"`` does when streaming.
+* The server reads ``max_tokens`` but not ``max_completion_tokens`` (what the adapter sends
+  for ``ModelSettings.max_tokens``), so the wrapper sends ``max_tokens`` too.
+* The server refuses an assistant message whose ``content`` is ``null``, which
+  :mod:`asyncfc.wire` sends for a turn with calls and no text (its validation wants a string,
+  and its prompt template fails on a missing key); the wrapper sends ``""``.
+  ``test_null_assistant_content_is_refused`` pins that incompatibility.
+* llama-cpp-python's schema-to-grammar converter rejects the ``(?:`` group of the future
+  reference ``pattern`` and then falls back to free JSON for the whole argument object (the
+  model then writes arguments like ``{"additionalProperties": false, ...}``).  Rewrites of the
+  pattern fare worse with 0.3.36: an escaped ``\\.`` makes the grammar parser kill the server,
+  a ``[.]`` class made it hang.  The wrapper sends the schemas without ``pattern`` (the
+  reference branch stays a string), so the async modes keep their real parameters.
+* The handler reports ``finish_reason="tool_calls"`` even when ``max_tokens`` cut the
+  arguments, so the adapter cannot tell a truncation: the cut call is emitted and the runtime
+  answers it with an ``invalid_json`` error result (``test_truncated_arguments_...``).
+
+Runs on asyncio only (see ``tests/models/conftest.py``: the SDK's streams and trio).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import importlib.util
+import json
+import os
+import pathlib
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+import pytest
+
+import asyncfc as a
+from asyncfc import wire
+from asyncfc.models import LlamaServer, LocalServerError, OpenAIChatModel, smollm2_gguf
+
+pytestmark = pytest.mark.anyio
+
+REQUIRE_ENV = "ASYNCFC_REQUIRE_LOCAL_LLM"
+RUN_LIMIT_S = 120.0
+"""Upper bound of one agent run (a run takes a few seconds; 2 shared cores can be slow)."""
+MAX_TURNS = 3
+MAX_TOKENS = 24
+SYSTEM = "You are a helpful assistant. Use the functions to answer."
+WEATHER = "What is the weather in Paris?"
+MODES: tuple[a.AgentMode, ...] = ("sequential", "parallel", "async", "async_parallel")
+NOT_RUN: frozenset[str] = frozenset(
+    {"unknown_tool", "invalid_json", "invalid_arguments", "unknown_future"}
+)
+"""Error kinds of calls rejected before running (they have no tool interval)."""
+
+
+@pytest.fixture(scope="module")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+# --- the server --------------------------------------------------------------------------
+
+
+def local_llm() -> pathlib.Path:
+    """The GGUF to serve; skips (or fails, with ``ASYNCFC_REQUIRE_LOCAL_LLM=1``) if the local
+    runtime or the weights are missing."""
+    reason = None
+    if importlib.util.find_spec("llama_cpp") is None:
+        reason = (
+            "llama-cpp-python is not installed "
+            '(make install-local, or pip install "asyncfc[local]")'
+        )
+    else:
+        try:
+            return smollm2_gguf()
+        except LocalServerError as exc:
+            reason = str(exc)
+    if os.environ.get(REQUIRE_ENV) == "1":
+        pytest.fail(f"{REQUIRE_ENV}=1 but {reason}")
+    pytest.skip(reason)
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[LlamaServer]:
+    with LlamaServer(model_path=local_llm()) as running:
+        pid = running.pid
+        yield running
+    assert pid is not None
+    assert not alive(pid), "the server process outlived its fixture"
+
+
+@pytest.fixture
+async def chat(server: LlamaServer) -> AsyncIterator[OpenAIChatModel]:
+    model = OpenAIChatModel(
+        server.model, base_url=server.base_url, api_key="local", max_retries=0, timeout=RUN_LIMIT_S
+    )
+    async with model.client:
+        yield model
+
+
+# --- tools ---------------------------------------------------------------------------------
+
+
+@a.tool(reads=[], writes=[])
+def add(a: int, b: int) -> int:
+    """Add two integers.
+
+    Args:
+        a: The first number.
+        b: The second number.
+    """
+    return a + b
+
+
+@a.tool(reads=["weather"], writes=[])
+async def get_weather(city: str) -> str:
+    """The current weather in a city.
+
+    Args:
+        city: The city name.
+    """
+    await anyio.sleep(0.05)
+    return f"Sunny, 21 °C in {city}"
+
+
+def toolset() -> a.Toolset:
+    return a.Toolset([add, get_weather])
+
+
+# --- the steering wrapper ------------------------------------------------------------------
+
+
+@dataclass
+class Sent:
+    """One request as the wrapper sent it, and the turn that came back."""
+
+    messages: tuple[a.Message, ...]
+    tool_choice: str
+    response: a.ModelResponse | None = None
+
+
+@dataclass
+class Steered:
+    """A :class:`~asyncfc.ChatModel` that sends each request through ``inner`` with the
+    adjustments the module docstring explains, plus what a test asks for."""
+
+    inner: OpenAIChatModel
+    on_prompt: Mapping[str, str] = field(default_factory=dict)
+    """User prompt → the tool forced in the first request that answers it."""
+    choices: Sequence[str] = ()
+    """``tool_choice`` by request index (after ``on_prompt``): a tool name forces that tool,
+    ``"none"`` asks for text, ``"auto"`` lets the model choose."""
+    then: str = "none"
+    """``tool_choice`` of every other request."""
+    decoys: Sequence[Mapping[str, Any]] = ()
+    """Extra tool definitions sent to the server that the agent does not have."""
+    schemas: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """Tool name → the parameters schema sent instead of the agent's."""
+    max_tokens: Mapping[int, int] = field(default_factory=dict)
+    """Request index → ``max_tokens`` for that request instead of the settings'."""
+    string_content: bool = True
+    sent: list[Sent] = field(default_factory=list)
+    answered: set[str] = field(default_factory=set)
+    """Prompts whose first request was sent."""
+
+    def _prepare(
+        self,
+        messages: Sequence[a.Message],
+        tools: Sequence[Mapping[str, Any]],
+        settings: a.ModelSettings,
+    ) -> tuple[list[dict[str, Any]], a.ModelSettings, Sent]:
+        index = len(self.sent)
+        choice = self.choices[index] if index < len(self.choices) else self.then
+        last = messages[-1] if messages else None
+        for prompt, tool_name in self.on_prompt.items():
+            starts_turn = isinstance(last, a.UserMessage) and last.content.endswith(prompt)
+            if starts_turn and prompt not in self.answered:
+                self.answered.add(prompt)
+                choice = tool_name
+        defs = [*(self._adapt(t) for t in tools), *(dict(d) for d in self.decoys)]
+        tool_choice: Any = choice
+        if choice not in ("none", "auto"):
+            tool_choice = {"type": "function", "function": {"name": choice}}
+        extra: dict[str, Any] = {**settings.extra, "tool_choice": tool_choice}
+        max_tokens = self.max_tokens.get(index, settings.max_tokens)
+        if max_tokens is not None:
+            extra["max_tokens"] = max_tokens
+        if self.string_content:
+            extra["messages"] = [_string_content(m) for m in wire.chat_messages(messages)]
+        sent = Sent(messages=tuple(messages), tool_choice=choice)
+        self.sent.append(sent)
+        return defs, dataclasses.replace(settings, max_tokens=max_tokens, extra=extra), sent
+
+    def _adapt(self, tool: Mapping[str, Any]) -> dict[str, Any]:
+        params = self.schemas.get(tool["name"], tool.get("parameters") or {})
+        return {**tool, "parameters": _without_patterns(params)}
+
+    async def request(
+        self,
+        messages: Sequence[a.Message],
+        tools: Sequence[Mapping[str, Any]],
+        settings: a.ModelSettings,
+    ) -> a.ModelResponse:
+        defs, adjusted, sent = self._prepare(messages, tools, settings)
+        sent.response = await self.inner.request(messages, defs, adjusted)
+        return sent.response
+
+    def stream(
+        self,
+        messages: Sequence[a.Message],
+        tools: Sequence[Mapping[str, Any]],
+        settings: a.ModelSettings,
+    ) -> AbstractAsyncContextManager[AsyncIterator[a.StreamEvent]]:
+        defs, adjusted, sent = self._prepare(messages, tools, settings)
+        return _recorded(self.inner.stream(messages, defs, adjusted), sent)
+
+
+class _Recorder:
+    """Passes the events through and keeps the final response."""
+
+    def __init__(self, events: AsyncIterator[a.StreamEvent], sent: Sent) -> None:
+        self._events = events
+        self._sent = sent
+
+    def __aiter__(self) -> _Recorder:
+        return self
+
+    async def __anext__(self) -> a.StreamEvent:
+        event = await self._events.__anext__()
+        if isinstance(event, a.StreamDone):
+            self._sent.response = event.response
+        return event
+
+
+@asynccontextmanager
+async def _recorded(
+    opened: AbstractAsyncContextManager[AsyncIterator[a.StreamEvent]], sent: Sent
+) -> AsyncIterator[AsyncIterator[a.StreamEvent]]:
+    async with opened as events:
+        yield _Recorder(events, sent)
+
+
+def _string_content(message: dict[str, Any]) -> dict[str, Any]:
+    if message.get("role") == "assistant" and message.get("content") is None:
+        return {**message, "content": ""}
+    return message
+
+
+def _without_patterns(schema: Any) -> Any:
+    """``schema`` without any ``pattern`` keyword (see the module docstring)."""
+    if isinstance(schema, Mapping):
+        return {k: _without_patterns(v) for k, v in schema.items() if k != "pattern"}
+    if isinstance(schema, list):
+        return [_without_patterns(v) for v in schema]
+    return schema
+
+
+# --- running and checking ------------------------------------------------------------------
+
+
+def make_agent(model: a.ChatModel, mode: a.AgentMode, *, streaming: bool) -> a.Agent:
+    return a.Agent(
+        model=model,
+        toolset=toolset(),
+        mode=mode,
+        streaming=streaming,
+        system_prompt=SYSTEM,
+        max_turns=MAX_TURNS,
+        settings=a.ModelSettings(max_tokens=MAX_TOKENS, temperature=0),
+    )
+
+
+SETTLE_S = 1.0
+"""How long tasks started during a run may take to finish after it returns.  Streaming runs
+leave a few async generators (the SDK's and the adapter's stream parsers) to asyncio's
+finalizer, which closes each in a task of its own within a loop iteration or two."""
+
+
+async def run_bounded(agent: a.Agent, prompts: str | Sequence[str]) -> a.AgentRun:
+    """``agent.run`` under a deadline, checking that it leaves no task behind."""
+    before = asyncio.all_tasks()
+    with anyio.fail_after(RUN_LIMIT_S):
+        run = await agent.run(prompts)
+    for _ in range(int(SETTLE_S / 0.01)):
+        if all(t.done() for t in asyncio.all_tasks() - before):
+            break
+        await anyio.sleep(0.01)
+    left = {t for t in asyncio.all_tasks() - before if not t.done()}
+    assert not left, f"tasks left running: {left}"
+    return run
+
+
+def check_invariants(run: a.AgentRun, agent: a.Agent, model: Steered, prompts: int = 1) -> None:
+    ids = [c.id for c in run.calls]
+    assert len(ids) == len(set(ids)), "call ids are unique"
+    # Every call id has exactly one final outcome, in call order.
+    assert list(run.results) == ids
+    for result in run.results.values():
+        assert result.is_error == (result.error_kind is not None)
+    # Every assistant turn with calls is followed by one results message, one per call, in order.
+    messages = run.messages
+    emitted: list[a.ToolCall] = []
+    for i, message in enumerate(messages):
+        if isinstance(message, a.AssistantMessage) and message.tool_calls:
+            emitted.extend(message.tool_calls)
+            follow = messages[i + 1]
+            assert isinstance(follow, a.ToolResultsMessage)
+            assert [r.call_id for r in follow.results] == [c.id for c in message.tool_calls]
+        if isinstance(message, a.ToolResultsMessage):
+            before = messages[i - 1]
+            assert isinstance(before, a.AssistantMessage)
+            assert before.tool_calls
+    assert emitted == run.calls
+    # The trace: known calls, each executed at most once, ordered ends, one M per request.
+    trace = run.trace
+    assert all(iv.start <= iv.end for iv in trace.intervals)
+    executed = [iv.call_id for iv in trace.of_kind("tool")]
+    assert len(executed) == len(set(executed))
+    assert set(executed) <= set(ids)
+    for call_id in executed:
+        kind = run.results[str(call_id)].error_kind
+        assert kind not in NOT_RUN, f"{call_id} was rejected ({kind}) but has a tool interval"
+    assert len(trace.of_kind("model")) == run.model_requests == len(model.sent)
+    metrics = trace.metrics()
+    assert metrics.saving == pytest.approx(metrics.overlap_saving + metrics.parallel_saving)
+    assert metrics.model_calls == run.model_requests
+    # Bounded turns.
+    assert len(run.stop_reasons) == len(run.outputs) == prompts
+    assert set(run.stop_reasons) <= {"final", "max_turns", "return_direct"}
+    assert run.model_requests <= prompts * (agent.max_turns + agent.final_turns)
+    # In the async modes the model sees a future for every call that got one.
+    if agent.is_async:
+        shown = {
+            r.call_id: r.content
+            for m in messages
+            if isinstance(m, a.ToolResultsMessage)
+            for r in m.results
+        }
+        for call_id, future_id in run.futures.items():
+            assert shown[call_id] == f"{future_id} (pending)"
+
+
+def is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+def result_of(run: a.AgentRun, name: str) -> a.ToolResult:
+    [call] = [c for c in run.calls if c.name == name]
+    return run.results[call.id]
+
+
+def shown_to_model_after(model: Steered, call_id: str) -> a.ToolResult:
+    """The result of ``call_id`` as a later request sent it to the server."""
+    for sent in model.sent:
+        for message in sent.messages:
+            if isinstance(message, a.ToolResultsMessage):
+                for result in message.results:
+                    if result.call_id == call_id:
+                        return result
+    raise AssertionError(f"no later request showed the result of {call_id}")
+
+
+# --- every mode, streaming on and off ------------------------------------------------------
+
+
+@pytest.mark.parametrize("streaming", [False, True], ids=["request", "stream"])
+@pytest.mark.parametrize("mode", MODES)
+async def test_every_mode_keeps_the_runtime_contract(
+    chat: OpenAIChatModel, mode: a.AgentMode, streaming: bool
+) -> None:
+    model = Steered(chat, on_prompt={WEATHER: "get_weather"})
+    agent = make_agent(model, mode, streaming=streaming)
+
+    run = await run_bounded(agent, WEATHER)
+
+    check_invariants(run, agent, model)
+    assert run.calls[0].name == "get_weather"  # forced, so always there
+    assert run.stop_reasons == ["final"]
+    weather = result_of(run, "get_weather")
+    if weather.is_error:  # the model may write arguments the tool refuses
+        assert weather.error_kind in {"invalid_json", "invalid_arguments"}
+    else:
+        assert weather.content.startswith("Sunny")
+        if agent.is_async:
+            assert run.futures[run.calls[0].id] == "future_1"
+
+
+async def test_two_user_turns_in_async_parallel(chat: OpenAIChatModel) -> None:
+    rome, add_up = "What is the weather in Rome?", "And what is 2 + 3?"
+    model = Steered(chat, on_prompt={rome: "get_weather", add_up: "add"})
+    agent = make_agent(model, "async_parallel", streaming=True)
+
+    run = await run_bounded(agent, [rome, add_up])
+
+    check_invariants(run, agent, model, prompts=2)
+    assert [c.name for c in run.calls] == ["get_weather", "add"]
+    # Every call of the first user turn finished before the second turn's first request.
+    at = next(
+        i
+        for i, m in enumerate(run.messages)
+        if isinstance(m, a.UserMessage) and m.content.endswith(add_up)
+    )
+    first_of_second = sum(isinstance(m, a.AssistantMessage) for m in run.messages[:at])
+    [request] = [iv for iv in run.trace.of_kind("model") if iv.turn == first_of_second]
+    ran_before = [iv for iv in run.trace.of_kind("tool") if iv.turn < first_of_second]
+    assert all(iv.end <= request.start for iv in ran_before)
+
+
+# --- malformed model output, forced over HTTP ----------------------------------------------
+
+DECOY = {
+    "name": "delete_files",
+    "description": "Delete the files of a city.",
+    "parameters": {
+        "type": "object",
+        "properties": {"city": {"type": "string"}},
+        "required": ["city"],
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("mode", "streaming"), [("sequential", False), ("async_parallel", True)], ids=["seq", "async"]
+)
+async def test_a_call_to_a_tool_the_agent_lacks_gets_unknown_tool(
+    chat: OpenAIChatModel, mode: a.AgentMode, streaming: bool
+) -> None:
+    model = Steered(chat, choices=[str(DECOY["name"])], decoys=[DECOY])
+    agent = make_agent(model, mode, streaming=streaming)
+
+    run = await run_bounded(agent, "Delete the files of Paris.")
+
+    check_invariants(run, agent, model)
+    [call] = run.calls
+    assert call.name == "delete_files"
+    result = run.results[call.id]
+    assert result.error_kind == "unknown_tool"
+    assert call.id not in run.futures  # rejected at once, never a future
+    assert shown_to_model_after(model, call.id) == result  # the model was shown the error
+
+
+async def test_a_reference_to_a_future_never_issued_gets_unknown_future(
+    chat: OpenAIChatModel,
+) -> None:
+    only_future_99 = {"type": "string", "enum": ["future_99"]}
+    model = Steered(
+        chat,
+        choices=["get_weather", "await_future"],
+        schemas={
+            "get_weather": {
+                "type": "object",
+                "properties": {"city": only_future_99},
+                "required": ["city"],
+            },
+            "await_future": {
+                "type": "object",
+                "properties": {"future_ids": {"type": "array", "items": only_future_99}},
+                "required": ["future_ids"],
+            },
+        },
+    )
+    agent = make_agent(model, "async", streaming=False)
+
+    run = await run_bounded(agent, WEATHER)
+
+    check_invariants(run, agent, model)
+    weather, wait = run.calls[:2]
+    assert json.loads(str(weather.arguments)) == {"city": "future_99"}
+    assert run.results[weather.id].error_kind == "unknown_future"
+    assert run.trace.of_kind("tool") == []  # it never ran with a placeholder
+    assert json.loads(str(wait.arguments))["future_ids"][0] == "future_99"
+    assert run.results[wait.id].error_kind == "unknown_future"
+    assert shown_to_model_after(model, weather.id).error_kind == "unknown_future"
+    assert shown_to_model_after(model, wait.id).error_kind == "unknown_future"
+
+
+@pytest.mark.parametrize("streaming", [False, True], ids=["request", "stream"])
+async def test_truncated_arguments_reach_the_runtime_as_invalid_json(
+    chat: OpenAIChatModel, streaming: bool
+) -> None:
+    model = Steered(chat, choices=["get_weather"], max_tokens={0: 3})
+    agent = make_agent(model, "parallel", streaming=streaming)
+
+    run = await run_bounded(agent, WEATHER)
+
+    check_invariants(run, agent, model)
+    first = model.sent[0].response
+    assert first is not None
+    # The server hides the cut: it reports tool_calls, not length ...
+    assert first.finish_reason == "tool_calls"
+    # ... so the cut call is emitted (not dropped) and answered with an error result.
+    [call] = first.message.tool_calls
+    assert not is_json(str(call.arguments))
+    assert run.results[call.id].error_kind == "invalid_json"
+    assert shown_to_model_after(model, call.id).error_kind == "invalid_json"
+
+
+# --- server behaviour pinned ---------------------------------------------------------------
+
+
+@pytest.mark.xfail(
+    raises=a.ModelAPIError,
+    reason="asyncfc.wire sends content null on an assistant turn with only calls; "
+    "llama-cpp-python's server requires a string",
+)
+async def test_null_assistant_content_is_refused(chat: OpenAIChatModel) -> None:
+    model = Steered(chat, choices=["get_weather"], string_content=False)
+    agent = make_agent(model, "sequential", streaming=False)
+    await run_bounded(agent, WEATHER)
+
+
+async def test_streaming_auto_tool_choice_is_a_typed_error(server: LlamaServer) -> None:
+    """With ``tool_choice="auto"`` the server cannot stream a call: the stream ends with no
+    finish reason, which the adapter raises as a typed error instead of hanging."""
+    # A client of its own: the server drops the connection it failed on.
+    model = OpenAIChatModel(server.model, base_url=server.base_url, api_key="local", max_retries=0)
+    async with model.client:
+        steered = Steered(model, choices=["auto"])
+        agent = make_agent(steered, "parallel", streaming=True)
+        with pytest.raises(a.ModelAPIError):
+            await run_bounded(agent, WEATHER)
+    assert server.running
