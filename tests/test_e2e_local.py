@@ -18,16 +18,13 @@ copes, request by request, without changing what the runtime does:
   ``"auto"`` does when streaming.
 * The server reads ``max_tokens`` but not ``max_completion_tokens`` (what the adapter sends
   for ``ModelSettings.max_tokens``), so the wrapper sends ``max_tokens`` too.
-* The server refuses an assistant message whose ``content`` is ``null``, which
-  :mod:`asyncfc.wire` sends for a turn with calls and no text (its validation wants a string,
-  and its prompt template fails on a missing key); the wrapper sends ``""``.
-  ``test_null_assistant_content_is_refused`` pins that incompatibility.
-* llama-cpp-python's schema-to-grammar converter rejects the ``(?:`` group of the future
-  reference ``pattern`` and then falls back to free JSON for the whole argument object (the
-  model then writes arguments like ``{"additionalProperties": false, ...}``).  Rewrites of the
-  pattern fare worse with 0.3.36: an escaped ``\\.`` makes the grammar parser kill the server,
-  a ``[.]`` class made it hang.  The wrapper sends the schemas without ``pattern`` (the
-  reference branch stays a string), so the async modes keep their real parameters.
+* The server refuses an assistant message whose ``content`` is ``null`` (its validation
+  wants a string), so :mod:`asyncfc.wire` always sends a string;
+  ``test_an_assistant_turn_with_only_calls_is_accepted`` guards that.
+* llama-cpp-python's schema-to-grammar converter supports only simple patterns (it rejected
+  the ``(?:`` group the future reference ``pattern`` once had, and then fell back to free JSON
+  for the whole argument object), so the pattern is one character class; the async modes here
+  send the runtime's widened schemas unchanged.
 * The handler reports ``finish_reason="tool_calls"`` even when ``max_tokens`` cut the
   arguments, so the adapter cannot tell a truncation: the cut call is emitted and the runtime
   answers it with an ``invalid_json`` error result (``test_truncated_arguments_...``).
@@ -52,7 +49,6 @@ import anyio
 import pytest
 
 import asyncfc as a
-from asyncfc import wire
 from asyncfc.models import LlamaServer, LocalServerError, OpenAIChatModel, smollm2_gguf
 
 pytestmark = pytest.mark.anyio
@@ -184,7 +180,6 @@ class Steered:
     """Tool name → the parameters schema sent instead of the agent's."""
     max_tokens: Mapping[int, int] = field(default_factory=dict)
     """Request index → ``max_tokens`` for that request instead of the settings'."""
-    string_content: bool = True
     sent: list[Sent] = field(default_factory=list)
     answered: set[str] = field(default_factory=set)
     """Prompts whose first request was sent."""
@@ -211,15 +206,13 @@ class Steered:
         max_tokens = self.max_tokens.get(index, settings.max_tokens)
         if max_tokens is not None:
             extra["max_tokens"] = max_tokens
-        if self.string_content:
-            extra["messages"] = [_string_content(m) for m in wire.chat_messages(messages)]
         sent = Sent(messages=tuple(messages), tool_choice=choice)
         self.sent.append(sent)
         return defs, dataclasses.replace(settings, max_tokens=max_tokens, extra=extra), sent
 
     def _adapt(self, tool: Mapping[str, Any]) -> dict[str, Any]:
         params = self.schemas.get(tool["name"], tool.get("parameters") or {})
-        return {**tool, "parameters": _without_patterns(params)}
+        return {**tool, "parameters": dict(params)}
 
     async def request(
         self,
@@ -264,21 +257,6 @@ async def _recorded(
 ) -> AsyncIterator[AsyncIterator[a.StreamEvent]]:
     async with opened as events:
         yield _Recorder(events, sent)
-
-
-def _string_content(message: dict[str, Any]) -> dict[str, Any]:
-    if message.get("role") == "assistant" and message.get("content") is None:
-        return {**message, "content": ""}
-    return message
-
-
-def _without_patterns(schema: Any) -> Any:
-    """``schema`` without any ``pattern`` keyword (see the module docstring)."""
-    if isinstance(schema, Mapping):
-        return {k: _without_patterns(v) for k, v in schema.items() if k != "pattern"}
-    if isinstance(schema, list):
-        return [_without_patterns(v) for v in schema]
-    return schema
 
 
 # --- running and checking ------------------------------------------------------------------
@@ -528,15 +506,13 @@ async def test_truncated_arguments_reach_the_runtime_as_invalid_json(
 # --- server behaviour pinned ---------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    raises=a.ModelAPIError,
-    reason="asyncfc.wire sends content null on an assistant turn with only calls; "
-    "llama-cpp-python's server requires a string",
-)
-async def test_null_assistant_content_is_refused(chat: OpenAIChatModel) -> None:
-    model = Steered(chat, choices=["get_weather"], string_content=False)
+async def test_an_assistant_turn_with_only_calls_is_accepted(chat: OpenAIChatModel) -> None:
+    """The request after a call carries an assistant message without text; the server
+    refuses ``null`` there, so this run fails if :mod:`asyncfc.wire` sends it again."""
+    model = Steered(chat, choices=["get_weather"])
     agent = make_agent(model, "sequential", streaming=False)
-    await run_bounded(agent, WEATHER)
+    run = await run_bounded(agent, WEATHER)
+    assert run.model_requests >= 2
 
 
 async def test_streaming_auto_tool_choice_is_a_typed_error(server: LlamaServer) -> None:

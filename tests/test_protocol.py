@@ -96,11 +96,18 @@ def test_schema_transform_without_description_or_parameters() -> None:
         ("future_x", False),
         ("future_2 ", False),
         ("see future_2", False),
-        ("future_2.items[a]", False),
+        ("future_2.items[a ]", False),
     ],
 )
 def test_reference_pattern(text: str, ok: bool) -> None:
     assert bool(re.search(a._futures.REFERENCE_PATTERN, text)) is ok
+
+
+def test_reference_pattern_uses_no_groups() -> None:
+    """Grammar-compiling servers (llama.cpp) accept only simple patterns; see its docstring."""
+    assert not set("(){}|?\\") & set(
+        a._futures.REFERENCE_PATTERN.replace("\\[", "").replace("\\]", "")
+    )
 
 
 @pytest.mark.parametrize("mode", ["sequential", "parallel", "async", "async_parallel"])

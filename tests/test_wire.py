@@ -138,9 +138,18 @@ def test_chat_messages() -> None:
     ]
 
 
-def test_chat_assistant_without_text_has_null_content() -> None:
+def test_chat_assistant_without_text_has_empty_string_content() -> None:
+    """A string, never null: OpenAI accepts both, llama.cpp's server refuses null."""
     [message] = wire.chat_messages([AssistantMessage(content="")])
-    assert message == {"role": "assistant", "content": None}
+    assert message == {"role": "assistant", "content": ""}
+    calls = (ToolCall(id="c1", name="read", arguments="{}"),)
+    [message, _] = wire.chat_messages(
+        [
+            AssistantMessage(tool_calls=calls),
+            ToolResultsMessage(results=(ToolResult(call_id="c1", name="read", content="x"),)),
+        ]
+    )
+    assert message["content"] == ""
 
 
 def test_responses_request() -> None:

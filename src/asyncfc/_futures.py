@@ -44,8 +44,14 @@ _REF = re.compile(rf"future_(\d+)({_STEP}*)")
 _WHOLE = re.compile(rf"\s*future_(\d+)({_STEP}*)\s*")
 _STEPS = re.compile(r"\.([A-Za-z_][A-Za-z0-9_\-]*)|\[(\d+)\]")
 
-REFERENCE_PATTERN = rf"^future_[0-9]+{_STEP}*$"
-"""JSON-schema ``pattern`` of a reference, used in the widened tool schemas."""
+REFERENCE_PATTERN = r"^future_[0-9]+[A-Za-z0-9_.\[\]-]*$"
+"""JSON-schema ``pattern`` of a reference, used in the widened tool schemas.
+
+Deliberately looser than the parser (one character class, no groups): servers that compile
+schemas into decoding grammars support only a subset of regular expressions, and llama.cpp's
+converter rejects ``(?:`` and mis-escapes an escaped dot, falling back to unconstrained output.  A
+string that matches the pattern but is not a valid path (``future_2]``) is still rejected,
+precisely, when the call is resolved."""
 
 
 class FutureReferenceError(Exception):

@@ -149,7 +149,8 @@ def _chat_tool_call(call: ToolCall) -> dict[str, Any]:
 
 
 def _chat_assistant(message: AssistantMessage) -> dict[str, Any]:
-    out: dict[str, Any] = {"role": "assistant", "content": message.content or None}
+    # Always a string: OpenAI also takes null here, but llama.cpp's server refuses it.
+    out: dict[str, Any] = {"role": "assistant", "content": message.content}
     if message.tool_calls:
         out["tool_calls"] = [_chat_tool_call(c) for c in message.tool_calls]
     return out
