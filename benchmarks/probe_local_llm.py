@@ -39,7 +39,7 @@ import anyio
 from asyncfc import Agent, AgentRun, ModelAPIError, ModelSettings, Toolset, tool
 from asyncfc._messages import ChatModel, UserMessage
 from asyncfc.bench._latency import with_latency
-from asyncfc.bench._live import FUNCTION_CALLING_SYSTEM_PROMPT, ModelSpec, open_model
+from asyncfc.bench._live import LiveSettings, ModelSpec, open_model
 from asyncfc.bench._single_turn import (
     ast_score,
     load_single_turn,
@@ -55,7 +55,8 @@ class Options:
     max_tokens: int
     max_turns: int
     run_timeout: float
-    system_prompt: str
+    system_prompt: str | None
+    extra: dict[str, Any]
 
 
 async def _run(
@@ -67,7 +68,7 @@ async def _run(
         mode=mode,  # type: ignore[arg-type]
         max_turns=opts.max_turns,
         system_prompt=opts.system_prompt,
-        settings=ModelSettings(max_tokens=opts.max_tokens, temperature=0.0),
+        settings=ModelSettings(max_tokens=opts.max_tokens, temperature=0.0, extra=opts.extra),
     )
     try:
         with anyio.fail_after(opts.run_timeout):
@@ -345,8 +346,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--run-timeout", type=float, default=180.0)
     p.add_argument(
         "--system-prompt",
-        default=FUNCTION_CALLING_SYSTEM_PROMPT,
-        help="llama.cpp's chatml-function-calling lists the tools only inside a system message",
+        default=None,
+        help="default: none, or for local the one llama.cpp needs to show tools at all",
     )
     p.add_argument("--out", type=Path, default=Path("results/probe_local_llm.json"))
     return p
@@ -356,10 +357,15 @@ async def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     for key in ("modes", "accuracy_modes", "futures_modes", "parts"):
         setattr(args, key, [m.strip() for m in getattr(args, key).split(",") if m.strip()])
-    opts = Options(
-        max_tokens=args.max_tokens, max_turns=args.max_turns, run_timeout=args.run_timeout
-    )
     spec = ModelSpec.parse(args.model, base_url=args.base_url)
+    live = LiveSettings.for_provider(spec.provider)
+    opts = Options(
+        max_tokens=args.max_tokens,
+        max_turns=args.max_turns,
+        run_timeout=args.run_timeout,
+        system_prompt=args.system_prompt or live.system_prompt,
+        extra=dict(live.extra),
+    )
     report: dict[str, Any] = {"model": args.model, "argv": sys.argv[1:]}
     started = time.perf_counter()
     async with open_model(spec) as model:

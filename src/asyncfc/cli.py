@@ -331,7 +331,6 @@ async def _live(args: argparse.Namespace) -> int:
 
     from asyncfc.bench import load_multi_turn
     from asyncfc.bench._live import (
-        FUNCTION_CALLING_SYSTEM_PROMPT,
         LiveSettings,
         ModelSpec,
         open_model,
@@ -354,11 +353,11 @@ async def _live(args: argparse.Namespace) -> int:
     else:
         entries = load_multi_turn(args.category, limit=args.limit)
         out_dir = args.out / f"bfcl_{args.category}_live"
-    settings = LiveSettings(
+    settings = LiveSettings.for_provider(
+        spec.provider,
         max_turns=args.max_turns,
         max_tokens=args.max_tokens,
         streaming=args.streaming,
-        system_prompt=FUNCTION_CALLING_SYSTEM_PROMPT if spec.provider == "local" else None,
     )
     console.print(
         f"[bold]{args.model}[/] on {len(entries)} BFCL task(s), modes {', '.join(modes)}; "

@@ -132,6 +132,18 @@ async def test_parallel_flag_not_sent_without_tools(
     assert server.last["max_completion_tokens"] == 5
 
 
+async def test_max_tokens_under_the_older_field_name(server: Loopback) -> None:
+    from openai import AsyncOpenAI
+
+    client = AsyncOpenAI(base_url=f"{server.url}/v1", api_key="test", max_retries=0, timeout=10)
+    async with client:
+        model = OpenAIChatModel("m", client=client, max_tokens_param="max_tokens")
+        server.add(json_reply(chat_completion("hi")))
+        await model.request(ASK, [], ModelSettings(max_tokens=5))
+    assert server.last["max_tokens"] == 5
+    assert "max_completion_tokens" not in server.last
+
+
 async def test_round_trip_of_tool_results(chat: OpenAIChatModel, server: Loopback) -> None:
     calls = (
         ToolCall(id="c1", name="get_weather", arguments='{"city": "Paris"}'),

@@ -32,7 +32,7 @@ import os
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Literal, cast, get_args
+from typing import Any, Literal, cast, get_args
 
 import anyio
 
@@ -116,7 +116,12 @@ async def open_model(spec: ModelSpec) -> AsyncIterator[ChatModel]:
         from asyncfc.models import LlamaServer, smollm2_gguf
 
         async with LlamaServer(model_path=smollm2_gguf()) as server:
-            local = OpenAIChatModel(server.model, base_url=server.base_url, api_key=NO_KEY)
+            local = OpenAIChatModel(
+                server.model,
+                base_url=server.base_url,
+                api_key=NO_KEY,
+                max_tokens_param="max_tokens",
+            )
             async with local.client:
                 yield local
         return
@@ -143,6 +148,19 @@ class LiveSettings:
     run_timeout: float | None = 600.0
     """Seconds allowed for one mode of one task (all its user turns); ``None``: unbounded."""
     system_prompt: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    """Extra request fields (:attr:`ModelSettings.extra`), e.g. ``tool_choice``."""
+
+    @classmethod
+    def for_provider(cls, provider: Provider, **changes: Any) -> LiveSettings:
+        """Defaults for ``provider``.  ``local``: llama.cpp's ``chatml-function-calling`` shows
+        tools only inside a system message and only when ``tool_choice`` is sent, so its runs
+        get :data:`FUNCTION_CALLING_SYSTEM_PROMPT` and ``tool_choice="auto"`` (OpenAI's default
+        when tools are offered, sent explicitly)."""
+        if provider == "local":
+            changes.setdefault("system_prompt", FUNCTION_CALLING_SYSTEM_PROMPT)
+            changes.setdefault("extra", {"tool_choice": "auto"})
+        return cls(**changes)
 
 
 @dataclass(kw_only=True)
@@ -179,7 +197,9 @@ async def run_bfcl_live(
             max_turns=settings.max_turns,
             streaming=settings.streaming,
             settings=ModelSettings(
-                max_tokens=settings.max_tokens, temperature=settings.temperature
+                max_tokens=settings.max_tokens,
+                temperature=settings.temperature,
+                extra=settings.extra,
             ),
         )
         start = anyio.current_time()

@@ -14,7 +14,7 @@ import os
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from asyncfc import wire
 from asyncfc._errors import ModelResponseError
@@ -44,7 +44,9 @@ if TYPE_CHECKING:
     from openai.types.chat import ChatCompletion, ChatCompletionChunk
     from openai.types.completion_usage import CompletionUsage
 
-__all__ = ("OpenAIChatModel",)
+__all__ = ("MaxTokensParam", "OpenAIChatModel")
+
+MaxTokensParam = Literal["max_completion_tokens", "max_tokens"]
 
 PROVIDER = "openai"
 
@@ -81,7 +83,10 @@ class OpenAIChatModel:
     """:class:`~asyncfc.ChatModel` over ``client.chat.completions.create``.
 
     Pass a ready ``client`` or the SDK settings (``base_url``, ``api_key``, ``max_retries``,
-    ``timeout``); retries are the SDK's own.
+    ``timeout``); retries are the SDK's own.  ``max_tokens_param`` names the request field that
+    carries :attr:`ModelSettings.max_tokens`: OpenAI's current ``max_completion_tokens`` by
+    default, or the older ``max_tokens`` that some compatible servers (llama.cpp's) still read
+    instead.
     """
 
     def __init__(
@@ -93,10 +98,12 @@ class OpenAIChatModel:
         api_key: str | None = None,
         max_retries: int | None = None,
         timeout: float | None = None,
+        max_tokens_param: MaxTokensParam = "max_completion_tokens",
     ) -> None:
         import openai
 
         self.model = model
+        self.max_tokens_param = max_tokens_param
         self._sdk = openai
         self.client = make_openai_client(client, base_url, api_key, max_retries, timeout)
 
@@ -110,7 +117,7 @@ class OpenAIChatModel:
         if tools:
             kwargs["tools"] = wire.chat_tools(tools)
             set_if(kwargs, "parallel_tool_calls", settings.parallel_tool_calls)
-        set_if(kwargs, "max_completion_tokens", settings.max_tokens)
+        set_if(kwargs, self.max_tokens_param, settings.max_tokens)
         set_if(kwargs, "temperature", settings.temperature)
         kwargs.update(settings.extra)
         return kwargs
