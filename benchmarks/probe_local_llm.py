@@ -382,6 +382,8 @@ async def main(argv: Sequence[str] | None = None) -> int:
                     }
                 print(f"== {part} ({time.perf_counter() - t0:.0f} s)")
                 print(json.dumps(shown, indent=1), flush=True)
+                args.out.parent.mkdir(parents=True, exist_ok=True)
+                args.out.write_text(json.dumps(report, indent=1, default=str))  # so far
     report["seconds"] = time.perf_counter() - started
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1, default=str))
