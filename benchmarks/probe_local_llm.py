@@ -171,6 +171,7 @@ async def accuracy(model: ChatModel, args: argparse.Namespace, opts: Options) ->
                 "with_calls": made,
                 "errors": errors,
             }
+            print(f"accuracy {category}/{mode}: {out[f'{category}/{mode}']}", flush=True)
     return out
 
 

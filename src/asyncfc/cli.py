@@ -247,15 +247,7 @@ async def _bench_bfcl(args: argparse.Namespace) -> int:
                 "information_dependencies": dependent,
                 "bound": None if bound is None else dataclasses.asdict(bound),
                 "modes": {
-                    m: {
-                        "wall": o.wall,
-                        "accurate": o.extra["accurate"],
-                        "state_matches_sequential": o.extra["state_matches_sequential"],
-                        "model_requests": o.run.model_requests,
-                        "awaits": o.run.awaits,
-                        "trace": o.run.trace.to_dict(),
-                    }
-                    for m, o in outcomes.items()
+                    m: _mode_record(o, "state_matches_sequential") for m, o in outcomes.items()
                 },
             }
             sink.write(json.dumps(record, default=str) + "\n")
@@ -387,13 +379,8 @@ async def _live(args: argparse.Namespace) -> int:
                     "errors": task.errors,
                     "modes": {
                         m: {
-                            "wall": o.wall,
-                            "accurate": o.extra["accurate"],
-                            "verdict": o.extra["verdict"],
-                            "model_requests": o.run.model_requests,
-                            "awaits": o.run.awaits,
+                            **_mode_record(o, "verdict"),
                             "calls": [[c.name, c.arguments] for c in o.run.calls],
-                            "trace": o.run.trace.to_dict(),
                         }
                         for m, o in task.outcomes.items()
                     },
@@ -415,6 +402,18 @@ async def _live(args: argparse.Namespace) -> int:
     (out_dir / "summary.json").write_text(json.dumps(rows, indent=1, default=str))
     console.print(f"Outputs in {out_dir}")
     return 0 if tasks or not entries else 1
+
+
+def _mode_record(outcome: Any, *extra_keys: str) -> dict[str, Any]:
+    """One mode of one task in ``tasks.jsonl``: timing, verdict, counts and the trace."""
+    return {
+        "wall": outcome.wall,
+        "accurate": outcome.extra["accurate"],
+        **{key: outcome.extra[key] for key in extra_keys},
+        "model_requests": outcome.run.model_requests,
+        "awaits": outcome.run.awaits,
+        "trace": outcome.run.trace.to_dict(),
+    }
 
 
 def _extremes(tasks: Sequence[Any]) -> list[tuple[str, int]]:

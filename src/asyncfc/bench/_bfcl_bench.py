@@ -10,11 +10,11 @@ the final backend state is compared with the sequential run's.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from asyncfc._agent import AgentRun
+from asyncfc._invoke import ArgumentsError, decode_arguments
 from asyncfc._messages import AssistantMessage, UserMessage
 from asyncfc._protocol import AWAIT_TOOL_NAME
 from asyncfc.bench._bfcl import (
@@ -69,10 +69,9 @@ def executed_calls(run: AgentRun, prompts: Sequence[str]) -> list[list[list[str]
             for call in message.tool_calls:
                 if call.name == AWAIT_TOOL_NAME:
                     continue
-                raw = call.arguments
                 try:
-                    args = json.loads(raw) if isinstance(raw, str) else dict(raw)
-                except ValueError:
+                    args = decode_arguments(call)
+                except ArgumentsError:
                     continue
                 step.append(format_call(call.name, args))
             if step:

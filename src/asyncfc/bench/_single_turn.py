@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import functools
 import inspect
-import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from asyncfc._calls import ToolCall
+from asyncfc._invoke import ArgumentsError, decode_arguments
 from asyncfc._protocol import AWAIT_TOOL_NAME
 from asyncfc._tools import Toolset
 from asyncfc.bench._bfcl import _bfcl_import, _read_jsonl, ensure_model_config
@@ -168,12 +168,9 @@ def scored_calls(calls: Sequence[ToolCall], names: Mapping[str, str]) -> list[di
     for call in calls:
         if call.name == AWAIT_TOOL_NAME:
             continue
-        raw = call.arguments
         try:
-            args = json.loads(raw) if isinstance(raw, str) else dict(raw)
-        except ValueError:
-            args = {}
-        if not isinstance(args, dict):
+            args = decode_arguments(call)
+        except ArgumentsError:
             args = {}
         out.append({names.get(call.name, call.name): args})
     return out
