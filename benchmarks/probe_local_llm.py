@@ -313,6 +313,7 @@ async def futures(model: ChatModel, args: argparse.Namespace, opts: Options) -> 
                 {
                     "prompt": step.prompt,
                     "outcome": kind,
+                    "error": run if isinstance(run, str) else None,
                     "second_call_got_the_value": ok,
                     "calls": []
                     if isinstance(run, str)

@@ -40,6 +40,7 @@ import importlib.util
 import json
 import os
 import pathlib
+import socket
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
@@ -526,3 +527,29 @@ async def test_streaming_auto_tool_choice_is_a_typed_error(server: LlamaServer) 
         with pytest.raises(a.ModelAPIError):
             await run_bounded(agent, WEATHER)
     assert server.running
+
+
+# --- the benchmark's route ------------------------------------------------------------------
+
+
+async def test_the_benchmark_route_starts_and_stops_its_own_server() -> None:
+    """``--model local`` (``open_model``): its own server, the ``max_tokens`` field this server
+    reads, and nothing left running afterwards.  (A whole BFCL task is too slow for CI here:
+    BFCL's tool lists make prompts of several thousand tokens.)"""
+    from asyncfc.bench._live import ModelSpec, open_model
+
+    local_llm()  # skip or fail as the module's other tests do
+    with anyio.fail_after(RUN_LIMIT_S):
+        async with open_model(ModelSpec.parse("local")) as model:
+            assert isinstance(model, OpenAIChatModel)
+            assert model.max_tokens_param == "max_tokens"
+            response = await model.request(
+                [a.UserMessage(content="Say hello.")],
+                [],
+                a.ModelSettings(max_tokens=8, temperature=0),
+            )
+            port = model.client.base_url.port
+    assert response.usage.output_tokens <= 8
+    assert port is not None
+    with socket.socket() as probe:  # nothing listens there any more
+        assert probe.connect_ex(("127.0.0.1", port)) != 0

@@ -338,7 +338,6 @@ async def _live(args: argparse.Namespace) -> int:
         spec = ModelSpec.parse(args.model, base_url=args.base_url, api_key=key)
     except ValueError as exc:
         raise SystemExit(str(exc)) from None
-    modes = [m for m in modes if m != "async_nolabels" or args.command == "bench"]
     if args.command == "demo":
         entries = load_multi_turn("multi_turn_base", ids=[args.task])
         out_dir: Path = args.out / "demo_live"

@@ -115,7 +115,8 @@ async def open_model(spec: ModelSpec) -> AsyncIterator[ChatModel]:
     if spec.provider == "local":
         from asyncfc.models import LlamaServer, smollm2_gguf
 
-        async with LlamaServer(model_path=smollm2_gguf()) as server:
+        # the model's full context: BFCL's tool lists run to a few thousand prompt tokens
+        async with LlamaServer(model_path=smollm2_gguf(), n_ctx=8192) as server:
             local = OpenAIChatModel(
                 server.model,
                 base_url=server.base_url,
