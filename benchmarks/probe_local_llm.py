@@ -36,10 +36,10 @@ from typing import Any
 
 import anyio
 
-from asyncfc import Agent, AgentRun, ModelAPIError, ModelSettings, Toolset, tool
+from asyncfc import AgentRun, ModelSettings, Toolset, tool
 from asyncfc._messages import ChatModel, UserMessage
 from asyncfc.bench._latency import with_latency
-from asyncfc.bench._live import LiveSettings, ModelSpec, open_model
+from asyncfc.bench._live import LiveSettings, ModelSpec, open_model, run_live
 from asyncfc.bench._single_turn import (
     ast_score,
     load_single_turn,
@@ -50,31 +50,11 @@ from asyncfc.bench._single_turn import (
 ALL_MODES = ("sequential", "parallel", "async", "async_parallel")
 
 
-@dataclass(frozen=True, kw_only=True)
-class Options:
-    max_tokens: int
-    max_turns: int
-    run_timeout: float
-    system_prompt: str | None
-    extra: dict[str, Any]
-
-
 async def _run(
-    model: ChatModel, toolset: Toolset, mode: str, prompt: str, opts: Options
+    model: ChatModel, toolset: Toolset, mode: str, prompt: str, opts: LiveSettings
 ) -> AgentRun | str:
-    agent = Agent(
-        model=model,
-        toolset=toolset,
-        mode=mode,  # type: ignore[arg-type]
-        max_turns=opts.max_turns,
-        system_prompt=opts.system_prompt,
-        settings=ModelSettings(max_tokens=opts.max_tokens, temperature=0.0, extra=opts.extra),
-    )
-    try:
-        with anyio.fail_after(opts.run_timeout):
-            return await agent.run(prompt)
-    except (ModelAPIError, TimeoutError) as exc:
-        return f"{type(exc).__name__}: {exc}"
+    done = await run_live(model, toolset, prompt, mode=mode, settings=opts)  # type: ignore[arg-type]
+    return done if isinstance(done, str) else done[0]
 
 
 async def decode_rate(model: ChatModel) -> float:
@@ -92,7 +72,7 @@ async def decode_rate(model: ChatModel) -> float:
 # --- 1. overlap ------------------------------------------------------------------------------
 
 
-async def overlap(model: ChatModel, args: argparse.Namespace, opts: Options) -> dict[str, Any]:
+async def overlap(model: ChatModel, args: argparse.Namespace, opts: LiveSettings) -> dict[str, Any]:
     entries = load_single_turn("parallel", limit=args.overlap_limit) + load_single_turn(
         "parallel_multiple", limit=args.overlap_limit
     )
@@ -150,7 +130,9 @@ async def overlap(model: ChatModel, args: argparse.Namespace, opts: Options) -> 
 # --- 2. accuracy -------------------------------------------------------------------------------
 
 
-async def accuracy(model: ChatModel, args: argparse.Namespace, opts: Options) -> dict[str, Any]:
+async def accuracy(
+    model: ChatModel, args: argparse.Namespace, opts: LiveSettings
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for category in ("simple_python", "parallel", "parallel_multiple"):
         entries = load_single_turn(category, limit=args.limit)  # type: ignore[arg-type]
@@ -296,7 +278,7 @@ def classify(run: AgentRun, step: TwoStep) -> str:
     return "invented_value"
 
 
-async def futures(model: ChatModel, args: argparse.Namespace, opts: Options) -> dict[str, Any]:
+async def futures(model: ChatModel, args: argparse.Namespace, opts: LiveSettings) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for mode in args.futures_modes:
         counts: dict[str, int] = {}
@@ -360,13 +342,12 @@ async def main(argv: Sequence[str] | None = None) -> int:
     for key in ("modes", "accuracy_modes", "futures_modes", "parts"):
         setattr(args, key, [m.strip() for m in getattr(args, key).split(",") if m.strip()])
     spec = ModelSpec.parse(args.model, base_url=args.base_url)
-    live = LiveSettings.for_provider(spec.provider)
-    opts = Options(
+    opts = LiveSettings.for_provider(
+        spec.provider,
         max_tokens=args.max_tokens,
         max_turns=args.max_turns,
         run_timeout=args.run_timeout,
-        system_prompt=args.system_prompt or live.system_prompt,
-        extra=dict(live.extra),
+        **({"system_prompt": args.system_prompt} if args.system_prompt else {}),
     )
     report: dict[str, Any] = {"model": args.model, "argv": sys.argv[1:]}
     started = time.perf_counter()

@@ -4,21 +4,15 @@ server (the official SDK over real HTTP, scripted answers)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from loopback import Loopback, running_loopback, scripted_turns
+from loopback import Loopback, scripted_turns
 
 from asyncfc.bench import load_multi_turn, parse_call
 from asyncfc.cli import main
 
 TASK = "multi_turn_base_100"  # two user turns, one call each
-
-
-@pytest.fixture
-def server() -> Iterator[Loopback]:
-    yield from running_loopback()
 
 
 def test_demo_replays_every_mode(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -122,7 +122,11 @@ def _settings(args: argparse.Namespace) -> tuple[Any, Any, list[str]]:
     return decode, latency, modes
 
 
-def _render(title: str, rows: list[dict[str, Any]], columns: list[tuple[str, str, str]]) -> Any:
+_Column = tuple[str, str, str]
+"""(row key, heading, format) of one table column."""
+
+
+def _render(title: str, rows: list[dict[str, Any]], columns: list[_Column]) -> Any:
     """A rich table of ``rows`` with ``(key, heading, format)`` columns; ``None`` shows "-"."""
     from rich.table import Table
 
@@ -134,16 +138,23 @@ def _render(title: str, rows: list[dict[str, Any]], columns: list[tuple[str, str
     return t
 
 
-def _table(title: str, rows: list[dict[str, Any]]) -> Any:
+_REPLAY_BOUNDS: list[_Column] = [
+    ("r_task_mean", "R_task", "{:.3f}"),
+    ("efficiency_task_mean", "eff R_task", "{:.3f}"),
+    ("r_turn_mean", "R_turn", "{:.3f}"),
+    ("efficiency_turn_mean", "eff R_turn", "{:.3f}"),
+]
+_LIVE_BOUNDS: list[_Column] = [("trace_bound_mean", "R (own trace)", "{:.3f}")]
+"""A real model's run has no plan, so only each trace's own bound is known."""
+
+
+def _table(title: str, rows: list[dict[str, Any]], bounds: list[_Column] = _REPLAY_BOUNDS) -> Any:
     columns = [
         ("mode", "mode", "{}"),
         ("wall_mean", "time s", "{:.2f}"),
         ("speedup_mean", "speed-up ×", "{:.3f}"),
         ("speedup_vs_parallel_mean", "vs parallel ×", "{:.3f}"),
-        ("r_task_mean", "R_task", "{:.3f}"),
-        ("efficiency_task_mean", "eff R_task", "{:.3f}"),
-        ("r_turn_mean", "R_turn", "{:.3f}"),
-        ("efficiency_turn_mean", "eff R_turn", "{:.3f}"),
+        *bounds,
         ("overlap_saved_mean", "overlap saved s", "{:.2f}"),
         ("parallel_saved_mean", "parallel saved s", "{:.2f}"),
         ("accuracy", "accuracy", "{:.0%}"),
@@ -387,7 +398,8 @@ async def _live(args: argparse.Namespace) -> int:
                 sink.write(json.dumps(record, default=str) + "\n")
                 progress.advance(bar)
     rows = summarise(tasks)
-    console.print(_live_table(f"{args.model}: {len(tasks)} task(s) complete in every mode", rows))
+    title = f"{args.model}: {len(tasks)} task(s) complete in every mode"
+    console.print(_table(title, rows, _LIVE_BOUNDS))
     console.print(
         f"Tasks left out because a mode hit a provider error or the time limit: {failed} "
         f"(details in {out_dir / 'tasks.jsonl'})."
@@ -423,22 +435,6 @@ def _extremes(tasks: Sequence[Any]) -> list[tuple[str, int]]:
     speed = {i: tasks[i]["sequential"].wall / tasks[i]["async_parallel"].wall for i in usable}
     order = sorted(usable, key=speed.__getitem__)
     return [("slowest", order[0]), ("fastest", order[-1])]
-
-
-def _live_table(title: str, rows: list[dict[str, Any]]) -> Any:
-    columns = [
-        ("mode", "mode", "{}"),
-        ("wall_mean", "time s", "{:.2f}"),
-        ("speedup_mean", "speed-up ×", "{:.3f}"),
-        ("speedup_vs_parallel_mean", "vs parallel ×", "{:.3f}"),
-        ("trace_bound_mean", "R (own trace)", "{:.3f}"),
-        ("overlap_saved_mean", "overlap saved s", "{:.2f}"),
-        ("parallel_saved_mean", "parallel saved s", "{:.2f}"),
-        ("accuracy", "accuracy", "{:.0%}"),
-        ("model_requests_mean", "requests", "{:.1f}"),
-        ("awaits_total", "awaits", "{}"),
-    ]
-    return _render(title, rows, columns)
 
 
 def _markdown(

@@ -3,15 +3,12 @@ official ``openai`` SDK against the loopback server (scripted answers, real HTTP
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-
 import pytest
 from loopback import (
     Loopback,
     Reply,
     chat_completion,
     json_reply,
-    running_loopback,
     scripted_turns,
 )
 
@@ -27,20 +24,6 @@ TASK = "multi_turn_base_100"  # two user turns, one call each: get_stock_info, f
 def anyio_backend() -> str:
     """asyncio only, as for every SDK test (see tests/models/conftest.py)."""
     return "asyncio"
-
-
-@pytest.fixture
-def server() -> Iterator[Loopback]:
-    yield from running_loopback()
-
-
-@pytest.fixture
-async def chat(server: Loopback) -> AsyncIterator[OpenAIChatModel]:
-    from openai import AsyncOpenAI
-
-    client = AsyncOpenAI(base_url=f"{server.url}/v1", api_key="test", max_retries=0, timeout=10)
-    async with client:
-        yield OpenAIChatModel("test-model", client=client)
 
 
 def _entry() -> BfclEntry:

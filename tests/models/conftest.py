@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
-from loopback import Loopback, running_loopback
+from loopback import Loopback
 
-from asyncfc.models import AnthropicModel, OpenAIChatModel, OpenAIResponsesModel
-
-
-@pytest.fixture
-def server() -> Iterator[Loopback]:
-    yield from running_loopback()
-
-
-@pytest.fixture
-async def chat(server: Loopback) -> AsyncIterator[OpenAIChatModel]:
-    from openai import AsyncOpenAI
-
-    client = AsyncOpenAI(base_url=f"{server.url}/v1", api_key="test", max_retries=0, timeout=10)
-    async with client:
-        yield OpenAIChatModel("test-model", client=client)
+from asyncfc.models import AnthropicModel, OpenAIResponsesModel
 
 
 @pytest.fixture

@@ -36,15 +36,24 @@ from typing import Any, Literal, cast, get_args
 
 import anyio
 
-from asyncfc._agent import Agent
+from asyncfc._agent import Agent, AgentMode, AgentRun
 from asyncfc._errors import ModelAPIError
 from asyncfc._messages import ChatModel, ModelSettings
+from asyncfc._tools import Toolset
 from asyncfc.bench._bfcl import BfclEntry, make_environment, score
 from asyncfc.bench._bfcl_bench import executed_calls
 from asyncfc.bench._latency import Latency, with_latency
 from asyncfc.bench._runner import MODES, ModeOutcome
 
-__all__ = ("LiveSettings", "ModelSpec", "Provider", "open_model", "run_bfcl_live")
+__all__ = (
+    "LiveSettings",
+    "LiveTask",
+    "ModelSpec",
+    "Provider",
+    "open_model",
+    "run_bfcl_live",
+    "run_live",
+)
 
 Provider = Literal["openai", "openai-responses", "anthropic", "local"]
 
@@ -173,6 +182,41 @@ class LiveTask:
     """Mode → ``"<ExceptionType>: <message>"`` for runs a provider error (or the timeout) ended."""
 
 
+async def run_live(
+    model: ChatModel,
+    toolset: Toolset,
+    prompts: str | Sequence[str],
+    *,
+    mode: AgentMode,
+    settings: LiveSettings,
+    respect_labels: bool = True,
+) -> tuple[AgentRun, float] | str:
+    """One agent run bounded by ``settings``: the run and its wall time, or, when a provider
+    error or ``settings.run_timeout`` ended it, ``"<ExceptionType>: <message>"``."""
+    agent = Agent(
+        model=model,
+        toolset=toolset,
+        mode=mode,
+        respect_labels=respect_labels,
+        system_prompt=settings.system_prompt,
+        max_turns=settings.max_turns,
+        streaming=settings.streaming,
+        settings=ModelSettings(
+            max_tokens=settings.max_tokens,
+            temperature=settings.temperature,
+            extra=settings.extra,
+        ),
+    )
+    start = anyio.current_time()
+    limit = settings.run_timeout if settings.run_timeout is not None else float("inf")
+    try:
+        with anyio.fail_after(limit):
+            run = await agent.run(prompts)
+    except (ModelAPIError, TimeoutError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return run, anyio.current_time() - start
+
+
 async def run_bfcl_live(
     entry: BfclEntry,
     model: ChatModel,
@@ -189,30 +233,14 @@ async def run_bfcl_live(
     for name in modes:
         agent_mode, labels = MODES[name]
         env = make_environment(entry)
-        agent = Agent(
-            model=model,
-            toolset=with_latency(env.toolset, latency.sampler(time_scale)),
-            mode=agent_mode,
-            respect_labels=labels,
-            system_prompt=settings.system_prompt,
-            max_turns=settings.max_turns,
-            streaming=settings.streaming,
-            settings=ModelSettings(
-                max_tokens=settings.max_tokens,
-                temperature=settings.temperature,
-                extra=settings.extra,
-            ),
+        toolset = with_latency(env.toolset, latency.sampler(time_scale))
+        done = await run_live(
+            model, toolset, prompts, mode=agent_mode, settings=settings, respect_labels=labels
         )
-        start = anyio.current_time()
-        try:
-            with anyio.fail_after(
-                settings.run_timeout if settings.run_timeout is not None else float("inf")
-            ):
-                run = await agent.run(prompts)
-        except (ModelAPIError, TimeoutError) as exc:
-            task.errors[name] = f"{type(exc).__name__}: {exc}"
+        if isinstance(done, str):
+            task.errors[name] = done
             continue
-        wall = anyio.current_time() - start
+        run, wall = done
         verdict = score(entry, executed_calls(run, prompts))
         task.outcomes[name] = ModeOutcome(
             mode=name,
