@@ -97,17 +97,20 @@ def test_schema_transform_without_description_or_parameters() -> None:
         ("future_2 ", False),
         ("see future_2", False),
         ("future_2.items[a ]", False),
+        ("future_123456789", True),
+        ("future_2." + "a" * 119, True),
+        ("future_2." + "a" * 120, False),
     ],
 )
 def test_reference_pattern(text: str, ok: bool) -> None:
     assert bool(re.search(a._futures.REFERENCE_PATTERN, text)) is ok
 
 
-def test_reference_pattern_uses_no_groups() -> None:
-    """Grammar-compiling servers (llama.cpp) accept only simple patterns; see its docstring."""
-    assert not set("(){}|?\\") & set(
-        a._futures.REFERENCE_PATTERN.replace("\\[", "").replace("\\]", "")
-    )
+@pytest.mark.parametrize("pattern", [a._futures.REFERENCE_PATTERN, a._futures.FUTURE_ID_PATTERN])
+def test_future_patterns_use_no_groups(pattern: str) -> None:
+    """Grammar-compiling servers (llama.cpp) accept only simple patterns; see the docstring."""
+    simple = re.sub(r"\{[0-9]+,[0-9]+\}", "", pattern).replace("\\[", "").replace("\\]", "")
+    assert not set("(){}|?*+\\") & set(simple)
 
 
 @pytest.mark.parametrize("mode", ["sequential", "parallel", "async", "async_parallel"])

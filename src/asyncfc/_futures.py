@@ -30,6 +30,7 @@ from typing import Any
 import pydantic_core
 
 __all__ = (
+    "FUTURE_ID_PATTERN",
     "REFERENCE_PATTERN",
     "FutureReferenceError",
     "find_references",
@@ -44,14 +45,19 @@ _REF = re.compile(rf"future_(\d+)({_STEP}*)")
 _WHOLE = re.compile(rf"\s*future_(\d+)({_STEP}*)\s*")
 _STEPS = re.compile(r"\.([A-Za-z_][A-Za-z0-9_\-]*)|\[(\d+)\]")
 
-REFERENCE_PATTERN = r"^future_[0-9]+[A-Za-z0-9_.\[\]-]*$"
+REFERENCE_PATTERN = r"^future_[0-9]{1,9}[A-Za-z0-9_.\[\]-]{0,120}$"
 """JSON-schema ``pattern`` of a reference, used in the widened tool schemas.
 
 Deliberately looser than the parser (one character class, no groups): servers that compile
 schemas into decoding grammars support only a subset of regular expressions, and llama.cpp's
 converter rejects ``(?:`` and mis-escapes an escaped dot, falling back to unconstrained output.  A
 string that matches the pattern but is not a valid path (``future_2]``) is still rejected,
-precisely, when the call is resolved."""
+precisely, when the call is resolved.  Lengths are bounded (at most 9 digits, a path of at most
+120 characters) because such a grammar is the only thing that ends an argument on some servers
+(see :mod:`asyncfc.models._bounded`); no real reference comes near either bound."""
+
+FUTURE_ID_PATTERN = r"^future_[0-9]{1,9}$"
+"""JSON-schema ``pattern`` of a bare future id (``await_future``'s items), bounded likewise."""
 
 
 class FutureReferenceError(Exception):

@@ -29,7 +29,7 @@ import copy
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ._futures import REFERENCE_PATTERN
+from ._futures import FUTURE_ID_PATTERN, REFERENCE_PATTERN
 
 __all__ = (
     "AWAIT_TOOL",
@@ -64,7 +64,7 @@ AWAIT_TOOL: Mapping[str, Any] = {
         "properties": {
             "future_ids": {
                 "type": "array",
-                "items": {"type": "string", "pattern": r"^future_[0-9]+$"},
+                "items": {"type": "string", "pattern": FUTURE_ID_PATTERN},
                 "description": 'The futures to wait for, e.g. ["future_1", "future_3"].',
             },
             "timeout": {

@@ -8,7 +8,8 @@ A model is named by a spec (the CLI's ``--model``):
 * ``openai-responses:<name>``: the Responses API;
 * ``anthropic:<name>``: the Messages API;
 * ``local``: SmolLM2-135M-Instruct on a llama.cpp server that this process starts on
-  127.0.0.1 and stops afterwards (:class:`~asyncfc.models.LlamaServer`).
+  127.0.0.1 and stops afterwards (:class:`~asyncfc.models.LlamaServer`), with argument
+  lengths bounded in the tool schemas it is sent (:class:`~asyncfc.models.BoundedModel`).
 
 Invariants and decisions:
 
@@ -122,7 +123,7 @@ async def open_model(spec: ModelSpec) -> AsyncIterator[ChatModel]:
     from asyncfc.models import AnthropicModel, OpenAIChatModel, OpenAIResponsesModel
 
     if spec.provider == "local":
-        from asyncfc.models import LlamaServer, smollm2_gguf
+        from asyncfc.models import BoundedModel, LlamaServer, smollm2_gguf
 
         # the model's full context: BFCL's tool lists run to a few thousand prompt tokens
         async with LlamaServer(model_path=smollm2_gguf(), n_ctx=8192) as server:
@@ -133,7 +134,8 @@ async def open_model(spec: ModelSpec) -> AsyncIterator[ChatModel]:
                 max_tokens_param="max_tokens",
             )
             async with local.client:
-                yield local
+                # the server ignores max_tokens inside arguments: its grammar must end them
+                yield BoundedModel(local)
         return
     if spec.provider == "anthropic":
         claude = AnthropicModel(spec.name, base_url=spec.base_url, api_key=spec.api_key)

@@ -3,10 +3,14 @@
 Each adapter imports its SDK only when constructed, so ``asyncfc`` needs neither SDK;
 install the ``openai`` or ``anthropic`` extra for the one you use.  :class:`LlamaServer`
 runs a GGUF model behind an OpenAI-compatible endpoint (the ``local`` extra); see
-:mod:`asyncfc.models._llama_server`.
+:mod:`asyncfc.models._llama_server`.  :class:`BoundedModel` wraps any model to bound the
+length of tool arguments for servers whose decoding grammar is the only thing that ends them
+(:mod:`asyncfc.models._bounded`).
 """
 
 from ._anthropic import AnthropicModel as AnthropicModel
+from ._bounded import ArgumentBounds as ArgumentBounds
+from ._bounded import BoundedModel as BoundedModel
 from ._llama_server import LlamaServer as LlamaServer
 from ._llama_server import LocalServerError as LocalServerError
 from ._llama_server import smollm2_gguf as smollm2_gguf
@@ -15,6 +19,8 @@ from ._openai_responses import OpenAIResponsesModel as OpenAIResponsesModel
 
 __all__ = (
     "AnthropicModel",
+    "ArgumentBounds",
+    "BoundedModel",
     "LlamaServer",
     "LocalServerError",
     "OpenAIChatModel",
