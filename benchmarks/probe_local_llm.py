@@ -18,8 +18,11 @@ Three parts (``--parts``), all reported, none asserted:
    holds.  In the async modes we count how often the model passes the future id, calls
    ``await_future``, reuses a delivered value, invents a value, or never makes the second call.
 
-Tool calls are constrained by the server, not by us: llama.cpp's ``chatml-function-calling``
-format compiles each offered tool's JSON schema into a grammar once the model opens a call.
+Tool calls are constrained by the server: llama.cpp's ``chatml-function-calling`` format
+compiles each offered tool's JSON schema into a grammar once the model opens a call.  ``local``
+sends those schemas through :class:`~asyncfc.models.BoundedModel` (strings ≤ 128 characters,
+arrays ≤ 16 items), because that grammar is the only thing that ends an argument there; and a
+run that hits ``--run-timeout`` gets a fresh server for the next one (see :class:`Served`).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,11 +54,46 @@ from asyncfc.bench._single_turn import (
 ALL_MODES = ("sequential", "parallel", "async", "async_parallel")
 
 
-async def _run(
-    model: ChatModel, toolset: Toolset, mode: str, prompt: str, opts: LiveSettings
-) -> AgentRun | str:
-    done = await run_live(model, toolset, prompt, mode=mode, settings=opts)  # type: ignore[arg-type]
-    return done if isinstance(done, str) else done[0]
+class Served:
+    """The model under test, and for ``local`` its server, restarted after a timed-out run.
+
+    llama.cpp's server finishes a request whose client has gone (a non-streamed completion runs
+    in a worker thread that nothing cancels), so after a run hits ``--run-timeout`` the next run
+    would wait for the abandoned one.  A fresh server makes every run start on an idle one.
+    """
+
+    def __init__(self, spec: ModelSpec) -> None:
+        self.spec = spec
+        self.restarts = 0
+        self._stack = AsyncExitStack()
+        self._model: ChatModel | None = None
+
+    async def __aenter__(self) -> Served:
+        self._model = await self._stack.enter_async_context(open_model(self.spec))
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._stack.aclose()
+
+    @property
+    def model(self) -> ChatModel:
+        assert self._model is not None, "use Served in an async with block"
+        return self._model
+
+    async def run(
+        self, toolset: Toolset, mode: str, prompt: str, opts: LiveSettings
+    ) -> AgentRun | str:
+        done = await run_live(self.model, toolset, prompt, mode=mode, settings=opts)  # type: ignore[arg-type]
+        if (
+            isinstance(done, str)
+            and done.startswith("TimeoutError")
+            and self.spec.provider == "local"
+        ):
+            await self._stack.aclose()
+            self._stack = AsyncExitStack()
+            await self.__aenter__()
+            self.restarts += 1
+        return done if isinstance(done, str) else done[0]
 
 
 async def decode_rate(model: ChatModel) -> float:
@@ -72,7 +111,7 @@ async def decode_rate(model: ChatModel) -> float:
 # --- 1. overlap ------------------------------------------------------------------------------
 
 
-async def overlap(model: ChatModel, args: argparse.Namespace, opts: LiveSettings) -> dict[str, Any]:
+async def overlap(model: Served, args: argparse.Namespace, opts: LiveSettings) -> dict[str, Any]:
     entries = load_single_turn("parallel", limit=args.overlap_limit) + load_single_turn(
         "parallel_multiple", limit=args.overlap_limit
     )
@@ -81,8 +120,8 @@ async def overlap(model: ChatModel, args: argparse.Namespace, opts: LiveSettings
     for entry in entries:
         for mode in args.modes:
             toolset, _ = mock_toolset(entry)
-            run = await _run(
-                model, with_latency(toolset, lambda _n: args.latency), mode, entry.question, opts
+            run = await model.run(
+                with_latency(toolset, lambda _n: args.latency), mode, entry.question, opts
             )
             if isinstance(run, str):
                 errors[mode] += 1
@@ -130,30 +169,45 @@ async def overlap(model: ChatModel, args: argparse.Namespace, opts: LiveSettings
 # --- 2. accuracy -------------------------------------------------------------------------------
 
 
-async def accuracy(
-    model: ChatModel, args: argparse.Namespace, opts: LiveSettings
-) -> dict[str, Any]:
+async def accuracy(model: Served, args: argparse.Namespace, opts: LiveSettings) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for category in ("simple_python", "parallel", "parallel_multiple"):
         entries = load_single_turn(category, limit=args.limit)  # type: ignore[arg-type]
         for mode in args.accuracy_modes:
             valid = made = errors = 0
+            seconds: list[float] = []
+            details: list[dict[str, Any]] = []
             for entry in entries:
                 toolset, names = mock_toolset(entry)
-                run = await _run(model, toolset, mode, entry.question, opts)
+                started = time.perf_counter()
+                run = await model.run(toolset, mode, entry.question, opts)
+                seconds.append(time.perf_counter() - started)
                 if isinstance(run, str):
                     errors += 1
+                    details.append({"id": entry.id, "error": run})
                     continue
                 calls = scored_calls(run.calls, names)
+                verdict = ast_score(entry, calls)
                 made += bool(calls)
-                valid += bool(ast_score(entry, calls)["valid"])
+                valid += bool(verdict["valid"])
+                details.append(
+                    {
+                        "id": entry.id,
+                        "valid": bool(verdict["valid"]),
+                        "calls": calls,
+                        "error_type": verdict.get("error_type"),
+                    }
+                )
             out[f"{category}/{mode}"] = {
                 "entries": len(entries),
                 "valid": valid,
                 "with_calls": made,
                 "errors": errors,
+                "seconds_median": statistics.median(seconds) if seconds else None,
+                "details": details,
             }
-            print(f"accuracy {category}/{mode}: {out[f'{category}/{mode}']}", flush=True)
+            shown = {k: v for k, v in out[f"{category}/{mode}"].items() if k != "details"}
+            print(f"accuracy {category}/{mode}: {shown}", flush=True)
     return out
 
 
@@ -278,7 +332,7 @@ def classify(run: AgentRun, step: TwoStep) -> str:
     return "invented_value"
 
 
-async def futures(model: ChatModel, args: argparse.Namespace, opts: LiveSettings) -> dict[str, Any]:
+async def futures(model: Served, args: argparse.Namespace, opts: LiveSettings) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for mode in args.futures_modes:
         counts: dict[str, int] = {}
@@ -286,7 +340,7 @@ async def futures(model: ChatModel, args: argparse.Namespace, opts: LiveSettings
         details = []
         for step, log in _two_step_tasks():
             toolset = Toolset([tool(reads=[])(step.first), tool(reads=[])(step.second)])
-            run = await _run(model, toolset, mode, step.prompt, opts)
+            run = await model.run(toolset, mode, step.prompt, opts)
             kind = "error" if isinstance(run, str) else classify(run, step)
             counts[kind] = counts.get(kind, 0) + 1
             ok = any(step.value in received.values() for received in log)
@@ -351,15 +405,15 @@ async def main(argv: Sequence[str] | None = None) -> int:
     )
     report: dict[str, Any] = {"model": args.model, "argv": sys.argv[1:]}
     started = time.perf_counter()
-    async with open_model(spec) as model:
-        report["decode_tokens_per_second"] = await decode_rate(model)
+    async with Served(spec) as model:
+        report["decode_tokens_per_second"] = await decode_rate(model.model)
         print(f"decode rate: {report['decode_tokens_per_second']:.1f} tok/s", flush=True)
         for part, fn in (("overlap", overlap), ("accuracy", accuracy), ("futures", futures)):
             if part in args.parts:
                 t0 = time.perf_counter()
                 report[part] = await fn(model, args, opts)
                 shown = report[part].get("summary", report[part])
-                if part == "futures":
+                if part in ("accuracy", "futures"):
                     shown = {
                         m: {k: v for k, v in r.items() if k != "details"} for m, r in shown.items()
                     }
@@ -367,6 +421,7 @@ async def main(argv: Sequence[str] | None = None) -> int:
                 print(json.dumps(shown, indent=1), flush=True)
                 args.out.parent.mkdir(parents=True, exist_ok=True)
                 args.out.write_text(json.dumps(report, indent=1, default=str))  # so far
+        report["server_restarts"] = model.restarts
     report["seconds"] = time.perf_counter() - started
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1, default=str))
