@@ -15,7 +15,7 @@ adapter's ``max_tokens`` (4096 by default).
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -227,7 +227,9 @@ class _AnthropicStream:
         return StreamDone(response=self.final)
 
 
-async def _events(events: AsyncIterator[RawMessageStreamEvent]) -> AsyncIterator[StreamEvent]:
+async def _events(
+    events: AsyncIterator[RawMessageStreamEvent],
+) -> AsyncGenerator[StreamEvent, None]:
     state = _AnthropicStream()
     async for event in events:
         for out in state.feed(event):

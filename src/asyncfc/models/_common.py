@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import aclosing, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, Protocol, TypeVar
@@ -155,12 +155,14 @@ class CallEmitter:
 
 
 async def guarded(
-    events: AsyncIterator[StreamEvent], sdk: ModuleType, provider: str
+    events: AsyncGenerator[StreamEvent, None], sdk: ModuleType, provider: str
 ) -> AsyncGenerator[StreamEvent, None]:
-    """``events`` with SDK failures raised as asyncfc's typed errors."""
+    """``events`` with SDK failures raised as asyncfc's typed errors; closing this closes
+    ``events`` too, at once (not whenever the garbage collector finds it)."""
     with translated_errors(sdk, provider):
-        async for event in events:
-            yield event
+        async with aclosing(events):
+            async for event in events:
+                yield event
 
 
 def drop_trailing_truncated(
@@ -188,7 +190,7 @@ S = TypeVar("S", bound=_Closable)
 @asynccontextmanager
 async def open_stream(
     start: Callable[[], Awaitable[S]],
-    events: Callable[[S], AsyncIterator[StreamEvent]],
+    events: Callable[[S], AsyncGenerator[StreamEvent, None]],
     sdk: ModuleType,
     provider: str,
 ) -> AsyncIterator[AsyncIterator[StreamEvent]]:

@@ -11,7 +11,7 @@ any ``finish_reason`` raises :class:`~asyncfc.ModelResponseError`.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -236,7 +236,7 @@ class _ChatStream:
         return StreamDone(response=response)
 
 
-async def _events(chunks: AsyncIterator[ChatCompletionChunk]) -> AsyncIterator[StreamEvent]:
+async def _events(chunks: AsyncIterator[ChatCompletionChunk]) -> AsyncGenerator[StreamEvent, None]:
     state = _ChatStream()
     async for chunk in chunks:
         for event in state.feed(chunk):

@@ -13,7 +13,7 @@ carried between turns: the conversation is re-sent in full each turn (stateless)
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -232,7 +232,7 @@ class _ResponsesStream:
         return StreamDone(response=self.final)
 
 
-async def _events(events: AsyncIterator[ResponseStreamEvent]) -> AsyncIterator[StreamEvent]:
+async def _events(events: AsyncIterator[ResponseStreamEvent]) -> AsyncGenerator[StreamEvent, None]:
     state = _ResponsesStream()
     async for event in events:
         for out in state.feed(event):
