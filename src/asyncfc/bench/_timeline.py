@@ -1,14 +1,16 @@
 """Timeline pictures: one row per mode, decode (M) and function (E) intervals on a shared
-time axis, dependency edges as arrows.  Needs the ``cli`` extra (matplotlib)."""
+time axis, dependency edges as arrows (solid: a future passed as an argument; dashed: a value
+the model read through ``await_future`` first).  Needs the ``cli`` extra (matplotlib)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Literal
 
 from asyncfc._trace import Interval, Trace
 
-__all__ = ("plot_timelines",)
+__all__ = ("EdgeKind", "edges", "plot_timelines")
 
 
 def _lanes(intervals: list[Interval]) -> dict[int, int]:
@@ -27,12 +29,29 @@ def _lanes(intervals: list[Interval]) -> dict[int, int]:
     return lane_of
 
 
+EdgeKind = Literal["argument", "awaited"]
+
+
+def edges(intervals: Iterable[Interval]) -> list[tuple[str, str, EdgeKind]]:
+    """``(dependency, call, kind)`` for each arrow: a future passed as an argument
+    (``depends_on``), or a future's value the model read through ``await_future`` before
+    making the call (``awaited``; drawn only where it is not also an argument)."""
+    out: list[tuple[str, str, EdgeKind]] = []
+    for iv in intervals:
+        if iv.call_id is None:
+            continue
+        out += [(dep, iv.call_id, "argument") for dep in iv.depends_on]
+        out += [(dep, iv.call_id, "awaited") for dep in iv.awaited if dep not in iv.depends_on]
+    return out
+
+
 def plot_timelines(traces: Mapping[str, Trace], path: str | Path, *, title: str = "") -> Path:
     """Draw ``traces`` (row label → trace) into a PNG at ``path``."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
     rows = []
@@ -62,19 +81,21 @@ def plot_timelines(traces: Mapping[str, Trace], path: str | Path, *, title: str 
             ax.barh(y, iv.end - iv.start, left=iv.start - origin, height=0.8, color=colour)
             if iv.call_id is not None:
                 centre[iv.call_id] = (iv.start - origin, iv.end - origin, y)
-        for iv in tools:
-            if iv.call_id is None:
-                continue
-            _, _, y = centre[iv.call_id]
-            for dep in iv.depends_on:
-                if dep in centre:
-                    _, dep_end, dep_y = centre[dep]
-                    ax.annotate(
-                        "",
-                        xy=(iv.start - origin, y),
-                        xytext=(dep_end, dep_y),
-                        arrowprops={"arrowstyle": "->", "color": "0.35", "lw": 0.8},
-                    )
+        for dep, call, kind in edges(tools):
+            if dep in centre and call in centre:
+                start, _, y = centre[call]
+                _, dep_end, dep_y = centre[dep]
+                ax.annotate(
+                    "",
+                    xy=(start, y),
+                    xytext=(dep_end, dep_y),
+                    arrowprops={
+                        "arrowstyle": "->",
+                        "color": "0.35",
+                        "lw": 0.8,
+                        "linestyle": "-" if kind == "argument" else "--",
+                    },
+                )
         ax.set_yticks([h - 1], [label])
         ax.set_ylim(-0.6, h - 0.4)
         ax.grid(axis="x", alpha=0.3)
@@ -84,6 +105,8 @@ def plot_timelines(traces: Mapping[str, Trace], path: str | Path, *, title: str 
             Patch(color="#4C72B0", label="model decoding (M)"),
             Patch(color="#DD8452", label="tool execution (E)"),
             Patch(color="#C44E52", label="failed tool"),
+            Line2D([], [], color="0.35", lw=0.8, label="future argument"),
+            Line2D([], [], color="0.35", lw=0.8, linestyle="--", label="read via await_future"),
         ],
         loc="upper right",
     )
