@@ -36,10 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import importlib.util
 import json
-import os
-import pathlib
 import socket
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -48,13 +45,13 @@ from typing import Any
 
 import anyio
 import pytest
+from local_llm import alive, local_gguf
 
 import asyncfc as a
-from asyncfc.models import LlamaServer, LocalServerError, OpenAIChatModel, smollm2_gguf
+from asyncfc.models import LlamaServer, OpenAIChatModel
 
 pytestmark = pytest.mark.anyio
 
-REQUIRE_ENV = "ASYNCFC_REQUIRE_LOCAL_LLM"
 RUN_LIMIT_S = 120.0
 """Upper bound of one agent run (a run takes a few seconds; 2 shared cores can be slow)."""
 MAX_TURNS = 3
@@ -76,36 +73,9 @@ def anyio_backend() -> str:
 # --- the server --------------------------------------------------------------------------
 
 
-def local_llm() -> pathlib.Path:
-    """The GGUF to serve; skips (or fails, with ``ASYNCFC_REQUIRE_LOCAL_LLM=1``) if the local
-    runtime or the weights are missing."""
-    reason = None
-    if importlib.util.find_spec("llama_cpp") is None:
-        reason = (
-            "llama-cpp-python is not installed "
-            '(make install-local, or pip install "asyncfc[local]")'
-        )
-    else:
-        try:
-            return smollm2_gguf()
-        except LocalServerError as exc:
-            reason = str(exc)
-    if os.environ.get(REQUIRE_ENV) == "1":
-        pytest.fail(f"{REQUIRE_ENV}=1 but {reason}")
-    pytest.skip(reason)
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 @pytest.fixture(scope="module")
 def server() -> Iterator[LlamaServer]:
-    with LlamaServer(model_path=local_llm()) as running:
+    with LlamaServer(model_path=local_gguf()) as running:
         pid = running.pid
         yield running
     assert pid is not None
@@ -538,7 +508,7 @@ async def test_the_benchmark_route_starts_and_stops_its_own_server() -> None:
     BFCL's tool lists make prompts of several thousand tokens.)"""
     from asyncfc.bench._live import ModelSpec, open_model
 
-    local_llm()  # skip or fail as the module's other tests do
+    local_gguf()  # skip or fail as the module's other tests do
     with anyio.fail_after(RUN_LIMIT_S):
         async with open_model(ModelSpec.parse("local")) as model:
             assert isinstance(model, OpenAIChatModel)

@@ -5,12 +5,11 @@ with no unbounded repetition."""
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
-import os
 from typing import Any
 
 import pytest
+from local_llm import need_runtime
 from loopback import CHAT_DONE, Loopback, chat_chunk, chat_completion, json_reply, stream_reply
 
 from asyncfc._messages import ChatModel, ModelSettings, StreamDone, UserMessage
@@ -162,11 +161,7 @@ def test_repeats_reads_gbnf() -> None:
 
 def unbounded_rules(schema: Any) -> list[str]:
     """The GBNF rules llama.cpp compiles ``schema`` into that repeat without a limit."""
-    if importlib.util.find_spec("llama_cpp") is None:
-        reason = 'llama-cpp-python is not installed (make install-local, or "asyncfc[local]")'
-        if os.environ.get("ASYNCFC_REQUIRE_LOCAL_LLM") == "1":
-            pytest.fail(f"ASYNCFC_REQUIRE_LOCAL_LLM=1 but {reason}")
-        pytest.skip(reason)
+    need_runtime()
     from llama_cpp.llama_grammar import json_schema_to_gbnf
 
     return [r for r in json_schema_to_gbnf(json.dumps(schema)).splitlines() if repeats(r)]

