@@ -15,7 +15,9 @@ copes, request by request, without changing what the runtime does:
   writes arguments; a *named* tool choice streams and honours ``max_tokens``, and ``"none"``
   answers in text.  So each run names the tool for its first request(s) and then asks for
   text, which bounds it.  ``test_streaming_auto_tool_choice_is_a_typed_error`` records what
-  ``"auto"`` does when streaming.
+  ``"auto"`` does when streaming; ``test_a_bounded_schema_ends_the_argument_...`` shows that
+  :class:`~asyncfc.models.BoundedModel`'s ``maxLength`` reaches the server's grammar (what
+  bounds ``"auto"`` runs in ``--model local``).
 * The server reads ``max_tokens`` but not ``max_completion_tokens`` (what the adapter sends
   for ``ModelSettings.max_tokens``), so the wrapper sends ``max_tokens`` too.
 * The server refuses an assistant message whose ``content`` is ``null`` (its validation
@@ -48,7 +50,7 @@ import pytest
 from local_llm import alive, local_gguf
 
 import asyncfc as a
-from asyncfc.models import LlamaServer, OpenAIChatModel
+from asyncfc.models import ArgumentBounds, BoundedModel, LlamaServer, OpenAIChatModel
 
 pytestmark = pytest.mark.anyio
 
@@ -58,6 +60,7 @@ MAX_TURNS = 3
 MAX_TOKENS = 24
 SYSTEM = "You are a helpful assistant. Use the functions to answer."
 WEATHER = "What is the weather in Paris?"
+LONG_TEXT = "The quick brown fox jumps over the lazy dog while the band plays on."
 MODES: tuple[a.AgentMode, ...] = ("sequential", "parallel", "async", "async_parallel")
 NOT_RUN: frozenset[str] = frozenset(
     {"unknown_tool", "invalid_json", "invalid_arguments", "unknown_future"}
@@ -499,6 +502,35 @@ async def test_streaming_auto_tool_choice_is_a_typed_error(server: LlamaServer) 
     assert server.running
 
 
+async def test_a_bounded_schema_ends_the_argument_the_server_writes(chat: OpenAIChatModel) -> None:
+    """The server writes arguments under the schema's grammar; :class:`BoundedModel`'s
+    ``maxLength`` reaches that grammar, so the string ends there, whatever the model would
+    have written (``max_tokens`` is far above what 12 characters need)."""
+    echo = {
+        "name": "echo",
+        "description": "Repeat a text back.",
+        "parameters": {
+            "type": "object",
+            "properties": {"text": {"type": "string", "description": "The text."}},
+            "required": ["text"],
+        },
+    }
+    model = BoundedModel(chat, ArgumentBounds(max_string_length=12))
+    forced = {"type": "function", "function": {"name": "echo"}}
+    with anyio.fail_after(RUN_LIMIT_S):
+        response = await model.request(
+            [
+                a.SystemMessage(content=SYSTEM),
+                a.UserMessage(content=f"Repeat this text: {LONG_TEXT}"),
+            ],
+            [echo],
+            a.ModelSettings(max_tokens=200, temperature=0, extra={"tool_choice": forced}),
+        )
+    (call,) = response.message.tool_calls
+    text = json.loads(str(call.arguments))["text"]
+    assert 0 < len(text) <= 12
+
+
 # --- the benchmark's route ------------------------------------------------------------------
 
 
@@ -511,14 +543,16 @@ async def test_the_benchmark_route_starts_and_stops_its_own_server() -> None:
     local_gguf()  # skip or fail as the module's other tests do
     with anyio.fail_after(RUN_LIMIT_S):
         async with open_model(ModelSpec.parse("local")) as model:
-            assert isinstance(model, OpenAIChatModel)
-            assert model.max_tokens_param == "max_tokens"
+            assert isinstance(model, BoundedModel)
+            chat = model.model
+            assert isinstance(chat, OpenAIChatModel)
+            assert chat.max_tokens_param == "max_tokens"
             response = await model.request(
                 [a.UserMessage(content="Say hello.")],
                 [],
                 a.ModelSettings(max_tokens=8, temperature=0),
             )
-            port = model.client.base_url.port
+            port = chat.client.base_url.port
     assert response.usage.output_tokens <= 8
     assert port is not None
     with socket.socket() as probe:  # nothing listens there any more
