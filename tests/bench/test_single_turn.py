@@ -86,3 +86,27 @@ async def test_mock_tools_acknowledge_their_arguments() -> None:
         "function": "spotify.play",
         "arguments": {"artist": "X", "duration": 3},
     }
+
+
+def _without_bounds(schema: object) -> object:
+    if isinstance(schema, list):
+        return [_without_bounds(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    return {k: _without_bounds(v) for k, v in schema.items() if k not in ("maxLength", "maxItems")}
+
+
+@pytest.mark.parametrize("category", ["simple_python", "parallel", "parallel_multiple"])
+def test_every_schema_can_be_bounded_for_a_local_server(category: str) -> None:
+    """What ``--model local`` sends: the same schemas with bounds added, nothing else changed
+    (BFCL has parameters named ``type``, which a naive walk mistakes for a keyword)."""
+    from asyncfc._protocol import future_tool_definition
+    from asyncfc.models import ArgumentBounds
+
+    bounds = ArgumentBounds()
+    for entry in load_single_turn(category):  # type: ignore[arg-type]
+        toolset, _ = mock_toolset(entry)
+        for tool in toolset:
+            for definition in (tool.definition(), future_tool_definition(tool.definition())):
+                params = definition["parameters"]
+                assert _without_bounds(bounds.schema(params)) == params

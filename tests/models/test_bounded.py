@@ -57,6 +57,25 @@ def test_strings_and_arrays_get_bounds_at_any_depth() -> None:
     assert nested["price"]["maxItems"] == 5
 
 
+def test_only_schema_positions_are_walked() -> None:
+    """A parameter may be named ``type`` or ``items``; values are not schemas."""
+    params = {
+        "type": "object",
+        "properties": {
+            "type": {"type": "string"},
+            "items": {"type": "array", "items": {"type": "string"}},
+            "mode": {"type": "string", "default": {"type": "string"}, "examples": ["x" * 500]},
+        },
+    }
+    props = BOUNDS.schema(params)["properties"]
+    assert props["type"] == {"type": "string", "maxLength": 40}
+    assert props["items"]["items"] == {"type": "string", "maxLength": 40}
+    assert props["items"]["maxItems"] == 5
+    assert props["mode"]["default"] == {"type": "string"}
+    assert props["mode"]["examples"] == ["x" * 500]
+    assert "maxLength" not in BOUNDS.schema(params)
+
+
 def test_bounds_are_only_ever_tightened() -> None:
     b = ArgumentBounds(max_string_length=40, max_items=5)
     assert b.schema({"type": "string", "maxLength": 10})["maxLength"] == 10

@@ -30,6 +30,7 @@ one response makes.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
@@ -40,6 +41,14 @@ from asyncfc._messages import ChatModel, Message, ModelResponse, ModelSettings, 
 __all__ = ("ArgumentBounds", "BoundedModel")
 
 _STRING_SHAPES = ("enum", "const", "pattern", "format")
+_SCHEMA_MAPS = frozenset({"properties", "patternProperties", "$defs", "definitions"})
+"""Keywords whose value maps names to schemas."""
+_SCHEMA_LISTS = frozenset({"anyOf", "oneOf", "allOf", "prefixItems", "items"})
+"""Keywords whose value is a list of schemas (``items`` as a list: the older tuple form)."""
+_SCHEMAS = frozenset(
+    {"items", "additionalProperties", "additionalItems", "not", "contains", "propertyNames"}
+)
+"""Keywords whose value is one schema."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,12 +63,24 @@ class ArgumentBounds:
             raise ValueError("argument bounds must be at least 1")
 
     def schema(self, schema: Any) -> Any:
-        """A bounded deep copy of a JSON schema (anything that is not a schema is copied)."""
-        if isinstance(schema, list):
-            return [self.schema(s) for s in schema]
+        """A bounded deep copy of a JSON schema.
+
+        Only schema positions are walked (``properties``, ``items``, ``anyOf``…); values such
+        as ``enum``, ``default`` or ``examples``, and property *names* (a parameter may be
+        called ``type``), are copied untouched.
+        """
         if not isinstance(schema, Mapping):
-            return schema
-        out = {key: self.schema(value) for key, value in schema.items()}
+            return copy.deepcopy(schema)
+        out: dict[str, Any] = {}
+        for key, value in schema.items():
+            if key in _SCHEMA_MAPS and isinstance(value, Mapping):
+                out[key] = {name: self.schema(sub) for name, sub in value.items()}
+            elif key in _SCHEMA_LISTS and isinstance(value, list):
+                out[key] = [self.schema(sub) for sub in value]
+            elif key in _SCHEMAS:
+                out[key] = self.schema(value)
+            else:
+                out[key] = copy.deepcopy(value)
         kinds = out.get("type")
         kinds = set(kinds) if isinstance(kinds, list) else {kinds}
         if "string" in kinds and not any(k in out for k in _STRING_SHAPES):
