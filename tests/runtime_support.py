@@ -1,4 +1,5 @@
-"""Helpers shared by the runtime tests: a fake clock runner and timed tools.
+"""Helpers shared by the runtime tests: a fake clock runner, timed tools, and the contract every
+agent run keeps, scripted or real (:func:`check_pairing`, also used end to end).
 
 Every runtime test runs on trio with ``MockClock(autojump_threshold=0)``: sleeps take no real
 time and the clock jumps exactly, so traces have exact, repeatable times starting at 0.
@@ -53,3 +54,28 @@ def call(call_id: str, name: str, **arguments: Any) -> a.ToolCall:
 
 def intervals_by_call(trace: a.Trace) -> dict[str, a.Interval]:
     return {i.call_id: i for i in trace.of_kind("tool") if i.call_id is not None}
+
+
+def check_pairing(run: a.AgentRun) -> None:
+    """Call ids are unique and each has exactly one outcome, in call order; every assistant
+    turn with calls is followed by one results message, one result per call, in order; and
+    every call the run reports is one the model emitted."""
+    ids = [c.id for c in run.calls]
+    assert len(ids) == len(set(ids)), "call ids are unique"
+    assert list(run.results) == ids
+    for result in run.results.values():
+        assert result.is_error == (result.error_kind is not None)
+    messages = run.messages
+    emitted: list[a.ToolCall] = []
+    for i, message in enumerate(messages):
+        if isinstance(message, a.AssistantMessage) and message.tool_calls:
+            emitted.extend(message.tool_calls)
+            assert i + 1 < len(messages), "tool calls without results"
+            follow = messages[i + 1]
+            assert isinstance(follow, a.ToolResultsMessage)
+            assert [r.call_id for r in follow.results] == [c.id for c in message.tool_calls]
+        if isinstance(message, a.ToolResultsMessage):
+            before = messages[i - 1]
+            assert isinstance(before, a.AssistantMessage)
+            assert before.tool_calls
+    assert emitted == run.calls

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from runtime_support import intervals_by_call, run_mock, timed_tool
+from runtime_support import check_pairing, intervals_by_call, run_mock, timed_tool
 
 import asyncfc as a
 
@@ -40,20 +40,10 @@ def run_agent(
 
 
 def check_invariants(run: a.AgentRun) -> None:
-    """Pairing, one outcome per call, and every future delivered at most once."""
+    """The shared contract (:func:`runtime_support.check_pairing`) and every future delivered at
+    most once."""
+    check_pairing(run)
     msgs = run.messages
-    for i, m in enumerate(msgs):
-        if isinstance(m, a.AssistantMessage) and m.tool_calls:
-            assert i + 1 < len(msgs), "tool calls without results"
-            nxt = msgs[i + 1]
-            assert isinstance(nxt, a.ToolResultsMessage)
-            assert [r.call_id for r in nxt.results] == [c.id for c in m.tool_calls]
-        if isinstance(m, a.ToolResultsMessage):
-            prev = msgs[i - 1]
-            assert isinstance(prev, a.AssistantMessage)
-            assert prev.tool_calls
-    assert [c.id for c in run.calls] == list(run.results)
-    assert len({c.id for c in run.calls}) == len(run.calls)
     delivered: list[str] = []
     for m in msgs:
         if isinstance(m, a.UserMessage) and m.content.startswith(DELIVERY):

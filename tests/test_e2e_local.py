@@ -48,6 +48,7 @@ from typing import Any
 import anyio
 import pytest
 from local_llm import alive, local_gguf
+from runtime_support import check_pairing
 
 import asyncfc as a
 from asyncfc.models import ArgumentBounds, BoundedModel, LlamaServer, OpenAIChatModel
@@ -269,26 +270,9 @@ async def run_bounded(agent: a.Agent, prompts: str | Sequence[str]) -> a.AgentRu
 
 
 def check_invariants(run: a.AgentRun, agent: a.Agent, model: Steered, prompts: int = 1) -> None:
+    check_pairing(run)
     ids = [c.id for c in run.calls]
-    assert len(ids) == len(set(ids)), "call ids are unique"
-    # Every call id has exactly one final outcome, in call order.
-    assert list(run.results) == ids
-    for result in run.results.values():
-        assert result.is_error == (result.error_kind is not None)
-    # Every assistant turn with calls is followed by one results message, one per call, in order.
     messages = run.messages
-    emitted: list[a.ToolCall] = []
-    for i, message in enumerate(messages):
-        if isinstance(message, a.AssistantMessage) and message.tool_calls:
-            emitted.extend(message.tool_calls)
-            follow = messages[i + 1]
-            assert isinstance(follow, a.ToolResultsMessage)
-            assert [r.call_id for r in follow.results] == [c.id for c in message.tool_calls]
-        if isinstance(message, a.ToolResultsMessage):
-            before = messages[i - 1]
-            assert isinstance(before, a.AssistantMessage)
-            assert before.tool_calls
-    assert emitted == run.calls
     # The trace: known calls, each executed at most once, ordered ends, one M per request.
     trace = run.trace
     assert all(iv.start <= iv.end for iv in trace.intervals)
