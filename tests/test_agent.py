@@ -73,10 +73,10 @@ def pure(name: str, seconds: float, **kw: Any) -> a.Tool:
 
 def test_delivery_before_each_request_exactly_once() -> None:
     script = [
-        a.Turn(calls=[("A", {"x": 1}), ("B", {"x": 2})]),  # r0 [0,1]; A [1,1.9], B [1,3.5]
-        a.Turn(calls=[("C", {"x": 3})]),  # r1 [1,2]; nothing settled at 1; C [2,2.5]
-        a.Turn(calls=[("await_future", {"future_ids": ["future_2"]})]),  # r2 [2,3]: gets A
-        a.Turn(text="done"),  # r3 from 3.5: gets C only (B was awaited)
+        a.Reply(calls=[("A", {"x": 1}), ("B", {"x": 2})]),  # r0 [0,1]; A [1,1.9], B [1,3.5]
+        a.Reply(calls=[("C", {"x": 3})]),  # r1 [1,2]; nothing settled at 1; C [2,2.5]
+        a.Reply(calls=[("await_future", {"future_ids": ["future_2"]})]),  # r2 [2,3]: gets A
+        a.Reply(text="done"),  # r3 from 3.5: gets C only (B was awaited)
     ]
     run, model = run_agent(
         script,
@@ -109,9 +109,9 @@ def test_delivery_before_each_request_exactly_once() -> None:
 
 def test_delivery_lists_errors_and_several_futures_in_one_message() -> None:
     script = [
-        a.Turn(calls=[("ok", {"x": "v"}), ("bad", {})]),
-        a.Turn(text="waiting"),
-        a.Turn(text="final"),
+        a.Reply(calls=[("ok", {"x": "v"}), ("bad", {})]),
+        a.Reply(text="waiting"),
+        a.Reply(text="final"),
     ]
     run, model = run_agent(script, [pure("ok", 3), pure("bad", 2, fail=True)], mode="async")
     assert deliveries(model.requests[2].messages) == [
@@ -122,8 +122,8 @@ def test_delivery_lists_errors_and_several_futures_in_one_message() -> None:
 
 def test_await_future_errors_and_timeout() -> None:
     script = [
-        a.Turn(calls=[("slow", {"x": 1}), ("bad", {})]),
-        a.Turn(
+        a.Reply(calls=[("slow", {"x": 1}), ("bad", {})]),
+        a.Reply(
             calls=[
                 ("await_future", {"future_ids": ["future_9"]}),
                 ("await_future", {"future_ids": []}),
@@ -132,7 +132,7 @@ def test_await_future_errors_and_timeout() -> None:
                 ("await_future", {"future_ids": "future_1"}),
             ]
         ),
-        a.Turn(text="done"),
+        a.Reply(text="done"),
     ]
     run, _ = run_agent(script, [pure("slow", 10), pure("bad", 1, fail=True)], mode="async")
     r = [run.results[f"call_{i}"] for i in range(3, 8)]
@@ -152,14 +152,14 @@ def test_await_future_errors_and_timeout() -> None:
 
 
 def test_await_future_is_an_unknown_tool_in_sync_modes() -> None:
-    script = [a.Turn(calls=[("await_future", {"future_ids": ["future_1"]})]), a.Turn(text="ok")]
+    script = [a.Reply(calls=[("await_future", {"future_ids": ["future_1"]})]), a.Reply(text="ok")]
     run, _ = run_agent(script, [pure("p", 1)], mode="parallel")
     assert run.results["call_1"].error_kind == "unknown_tool"
     assert run.awaits == 0
 
 
 def test_unknown_future_is_reported_at_once_in_async_mode() -> None:
-    script = [a.Turn(calls=[("p", {"x": "future_5"})]), a.Turn(text="ok")]
+    script = [a.Reply(calls=[("p", {"x": "future_5"})]), a.Reply(text="ok")]
     run, model = run_agent(script, [pure("p", 1)], mode="async")
     results = model.requests[1].messages[-1]
     assert isinstance(results, a.ToolResultsMessage)
@@ -173,7 +173,7 @@ def test_unknown_future_is_reported_at_once_in_async_mode() -> None:
 
 
 def test_final_answer_waits_for_pending_futures_and_gets_one_more_turn() -> None:
-    script = [a.Turn(calls=[("p", {"x": 7})]), a.Turn(text="too early"), a.Turn(text="7!")]
+    script = [a.Reply(calls=[("p", {"x": 7})]), a.Reply(text="too early"), a.Reply(text="7!")]
     run, model = run_agent(script, [pure("p", 5)], mode="async")
     # r0 [0,1], p [1,6], r1 [1,2] answers while p pends: wait until 6, then r2 [6,7]
     assert model_spans(run) == [(0, 1), (1, 2), (6, 7)]
@@ -184,8 +184,8 @@ def test_final_answer_waits_for_pending_futures_and_gets_one_more_turn() -> None
 
 
 def test_final_turns_bounds_the_extra_requests() -> None:
-    script = [a.Turn(calls=[("p", {"x": 7})]), a.Turn(text="too early")]
-    run, _ = run_agent(script, [pure("p", 5)], mode="async", final_turns=0)
+    script = [a.Reply(calls=[("p", {"x": 7})]), a.Reply(text="too early")]
+    run, _ = run_agent(script, [pure("p", 5)], mode="async", final_requests=0)
     assert run.model_requests == 2
     assert run.outputs == ["too early"]
     assert run.results["call_1"].value == 7  # waited for: the run still finishes the call
@@ -195,21 +195,21 @@ def test_final_turns_bounds_the_extra_requests() -> None:
 def test_final_turns_is_a_per_turn_budget() -> None:
     # Each extra turn the model answers early again while a new call pends.
     script = [
-        a.Turn(calls=[("p", {"x": 1})]),
-        a.Turn(text="early"),  # waits, then one more request
-        a.Turn(calls=[("p", {"x": 2})]),
-        a.Turn(text="early again"),  # pending again, but final_turns=1 is spent
+        a.Reply(calls=[("p", {"x": 1})]),
+        a.Reply(text="early"),  # waits, then one more request
+        a.Reply(calls=[("p", {"x": 2})]),
+        a.Reply(text="early again"),  # pending again, but final_requests=1 is spent
     ]
-    run, _ = run_agent(script, [pure("p", 5)], mode="async", final_turns=1)
+    run, _ = run_agent(script, [pure("p", 5)], mode="async", final_requests=1)
     assert run.model_requests == 4
     assert run.outputs == ["early again"]
 
 
 def test_no_extra_turn_when_everything_was_seen() -> None:
     script = [
-        a.Turn(calls=[("p", {"x": 1})]),  # r0 [0,1]; p [1,1.5]
-        a.Turn(calls=[("nope", {})]),  # r1 [1,2]: an unknown tool, answered at once
-        a.Turn(text="done"),  # r2 [2,3] was shown p's result: no extra request
+        a.Reply(calls=[("p", {"x": 1})]),  # r0 [0,1]; p [1,1.5]
+        a.Reply(calls=[("nope", {})]),  # r1 [1,2]: an unknown tool, answered at once
+        a.Reply(text="done"),  # r2 [2,3] was shown p's result: no extra request
     ]
     run, model = run_agent(script, [pure("p", 0.5)], mode="async")
     assert run.model_requests == 3
@@ -219,17 +219,17 @@ def test_no_extra_turn_when_everything_was_seen() -> None:
 
 def test_user_turns_wait_for_previous_calls_and_carry_leftover_results() -> None:
     script = [
-        a.Turn(calls=[("put", {"x": "v1"})]),  # r0 [0,1]; put [1,4]
-        a.Turn(text="saved"),  # r1 [1,2]; drain to 4 (final_turns=0: no extra turn)
-        a.Turn(calls=[("get", {"x": "k"})]),  # r2: first request of user turn 2
-        a.Turn(text="got"),
+        a.Reply(calls=[("put", {"x": "v1"})]),  # r0 [0,1]; put [1,4]
+        a.Reply(text="saved"),  # r1 [1,2]; drain to 4 (final_requests=0: no extra turn)
+        a.Reply(calls=[("get", {"x": "k"})]),  # r2: first request of user turn 2
+        a.Reply(text="got"),
     ]
     tools = [
         timed_tool("put", 3, reads=(), writes=["kv"]),
         timed_tool("get", 1, reads=["kv"], writes=()),
     ]
     run, model = run_agent(
-        script, tools, ["save it", "read it"], mode="async_parallel", final_turns=0
+        script, tools, ["save it", "read it"], mode="async_parallel", final_requests=0
     )
     assert run.outputs == ["saved", "got"]
     put_end = tool_spans(run)["call_1"][1]
@@ -244,12 +244,12 @@ def test_user_turns_wait_for_previous_calls_and_carry_leftover_results() -> None
 # -- modes ------------------------------------------------------------------------------
 
 
-def two_call_script() -> list[a.Turn]:
+def two_call_script() -> list[a.Reply]:
     # the async modes answer early at the second request and get one more
     return [
-        a.Turn(calls=[("A", {"x": 1}), ("B", {"x": 2})]),
-        a.Turn(text="done"),
-        a.Turn(text="final"),
+        a.Reply(calls=[("A", {"x": 1}), ("B", {"x": 2})]),
+        a.Reply(text="done"),
+        a.Reply(text="final"),
     ]
 
 
@@ -280,10 +280,10 @@ def test_parallel_overlaps_a_turns_calls_but_waits_before_the_next_request() -> 
 @pytest.mark.parametrize("mode", ["async", "async_parallel"])
 def test_async_overlaps_decoding_with_execution(mode: a.AgentMode) -> None:
     script = [
-        a.Turn(calls=[("A", {"x": 1})]),
-        a.Turn(calls=[("B", {"x": 2})]),
-        a.Turn(calls=[("await_future", {"future_ids": ["future_1", "future_2"]})]),
-        a.Turn(text="done"),
+        a.Reply(calls=[("A", {"x": 1})]),
+        a.Reply(calls=[("B", {"x": 2})]),
+        a.Reply(calls=[("await_future", {"future_ids": ["future_1", "future_2"]})]),
+        a.Reply(text="done"),
     ]
     run, _ = run_agent(script, [pure("A", 1.5), pure("B", 1.5)], mode=mode)
     spans = tool_spans(run)
@@ -298,9 +298,9 @@ def test_async_overlaps_decoding_with_execution(mode: a.AgentMode) -> None:
 
 def test_labels_hold_back_conflicting_async_calls_and_the_ablation_serializes() -> None:
     script = [
-        a.Turn(calls=[("put", {"x": 1}), ("put2", {"x": 2}), ("get", {"x": 3})]),
-        a.Turn(text="done"),
-        a.Turn(text="final"),
+        a.Reply(calls=[("put", {"x": 1}), ("put2", {"x": 2}), ("get", {"x": 3})]),
+        a.Reply(text="done"),
+        a.Reply(text="final"),
     ]
     tools = [
         timed_tool("put", 1, reads=(), writes=["kv:/a"]),
@@ -314,12 +314,12 @@ def test_labels_hold_back_conflicting_async_calls_and_the_ablation_serializes() 
 
 
 def test_max_turns_stops_the_turn() -> None:
-    def script(view: a.ScriptView) -> a.Turn:
-        return a.Turn(calls=[("p", {"x": view.index})])
+    def script(view: a.ScriptView) -> a.Reply:
+        return a.Reply(calls=[("p", {"x": view.index})])
 
-    run, _ = run_agent(script, [pure("p", 0.1)], mode="parallel", max_turns=3)
+    run, _ = run_agent(script, [pure("p", 0.1)], mode="parallel", max_requests=3)
     assert run.model_requests == 3
-    assert run.stop_reasons == ["max_turns"]
+    assert run.stop_reasons == ["max_requests"]
 
 
 def test_return_direct_stops_sync_modes() -> None:
@@ -327,7 +327,7 @@ def test_return_direct_stops_sync_modes() -> None:
         return f"direct {x}"
 
     tools = [a.tool(answer, reads=(), writes=(), return_direct=True)]
-    script = [a.Turn(calls=[("answer", {"x": "42"})])]
+    script = [a.Reply(calls=[("answer", {"x": "42"})])]
     run, _ = run_agent(script, tools, mode="parallel")
     assert run.stop_reasons == ["return_direct"]
     assert run.outputs == ["direct 42"]
@@ -338,7 +338,7 @@ def test_provider_error_lets_running_calls_finish_then_propagates() -> None:
 
     class Failing:
         def __init__(self) -> None:
-            self.inner = a.ScriptedModel(script=[a.Turn(calls=[("p", {"x": 1})])], ttft=1)
+            self.inner = a.ScriptedModel(script=[a.Reply(calls=[("p", {"x": 1})])], ttft=1)
 
         async def request(self, *args: Any) -> a.ModelResponse:
             if self.inner.requests:
@@ -376,7 +376,11 @@ def test_cancelling_a_run_leaves_nothing_running() -> None:
         log.append("finished")
         return x
 
-    script = [a.Turn(calls=[("p", {"x": 1})]), a.Turn(calls=[("p", {"x": 2})]), a.Turn(text="done")]
+    script = [
+        a.Reply(calls=[("p", {"x": 1})]),
+        a.Reply(calls=[("p", {"x": 2})]),
+        a.Reply(text="done"),
+    ]
     model = a.ScriptedModel(script=script, ttft=1)
     agent = a.Agent(model=model, toolset=a.Toolset([a.tool(p, reads=(), writes=())]), mode="async")
 
@@ -392,11 +396,11 @@ def test_cancelling_a_run_leaves_nothing_running() -> None:
 # -- streaming and early dispatch --------------------------------------------------------
 
 
-def stream_script() -> list[a.Turn]:
+def stream_script() -> list[a.Reply]:
     return [
-        a.Turn(calls=[("get", {"x": "a"}), ("put", {"x": "bb"}), ("get", {"x": "c"})]),
-        a.Turn(text="done"),
-        a.Turn(text="final"),
+        a.Reply(calls=[("get", {"x": "a"}), ("put", {"x": "bb"}), ("get", {"x": "c"})]),
+        a.Reply(text="done"),
+        a.Reply(text="final"),
     ]
 
 
@@ -464,10 +468,10 @@ def test_streaming_without_labels_holds_back_everything_in_read_only_mode() -> N
 
 def metrics_scenario() -> a.AgentRun:
     script = [
-        a.Turn(calls=[("A", {"x": 1}), ("B", {"x": 2})]),  # r0 [0,1]; A [1,3]; B [1,1.5]
-        a.Turn(calls=[("C", {"x": "future_1"})]),  # r1 [1,2]; C waits for A: [3,4]
-        a.Turn(text="early"),  # r2 [2,3]: B delivered; answers early, waits until 4
-        a.Turn(text="done"),  # r3 [4,5]
+        a.Reply(calls=[("A", {"x": 1}), ("B", {"x": 2})]),  # r0 [0,1]; A [1,3]; B [1,1.5]
+        a.Reply(calls=[("C", {"x": "future_1"})]),  # r1 [1,2]; C waits for A: [3,4]
+        a.Reply(text="early"),  # r2 [2,3]: B delivered; answers early, waits until 4
+        a.Reply(text="done"),  # r3 [4,5]
     ]
     run, _ = run_agent(script, [pure("A", 2), pure("B", 0.5), pure("C", 1)], mode="async_parallel")
     return run
@@ -492,7 +496,7 @@ def test_trace_metrics_match_hand_computation() -> None:
 
 
 def test_critical_path_follows_label_conflict_edges() -> None:
-    script = [a.Turn(calls=[("w", {"x": 1}), ("w", {"x": 2})]), a.Turn(text="done")]
+    script = [a.Reply(calls=[("w", {"x": 1}), ("w", {"x": 2})]), a.Reply(text="done")]
     run, _ = run_agent(script, [timed_tool("w", 2, reads=(), writes=["kv"])], mode="parallel")
     m = run.trace.metrics()
     assert m.t_cp == 4
@@ -502,7 +506,7 @@ def test_critical_path_follows_label_conflict_edges() -> None:
 def test_trace_json_round_trip() -> None:
     run = metrics_scenario()
     data = run.trace.to_dict()
-    assert data["version"] == 2
+    assert data["version"] == 3
     assert json.loads(run.trace.to_json()) == json.loads(json.dumps(data))
     row = next(r for r in data["intervals"] if r["call_id"] == "call_3")
     assert row == {
@@ -513,10 +517,13 @@ def test_trace_json_round_trip() -> None:
         "call_id": "call_3",
         "future_id": "future_3",
         "depends_on": ["call_1"],
-        "turn": 1,
+        "request": 1,
         "ok": True,
         "user_turn": 0,
         "awaited": [],
+        "input_tokens": 0,
+        "output_tokens": 0,
+        "submitted": 2,
     }
     assert set(data["metrics"]) == {
         "wall",
@@ -529,6 +536,8 @@ def test_trace_json_round_trip() -> None:
         "parallel_saving",
         "model_calls",
         "tool_calls",
+        "input_tokens",
+        "output_tokens",
     }
     again = a.Trace.from_dict(json.loads(json.dumps(data)))
     assert again.to_dict() == data
@@ -538,17 +547,17 @@ def test_trace_json_round_trip() -> None:
 @pytest.mark.parametrize("streaming", [False, True])
 def test_trace_records_user_turns_and_what_the_model_awaited(streaming: bool) -> None:
     script = [
-        a.Turn(calls=[("A", {"x": 1})]),
+        a.Reply(calls=[("A", {"x": 1})]),
         # B is written in the same message as the await, i.e. before its result was shown
-        a.Turn(calls=[("await_future", {"future_ids": ["future_1"]}), ("B", {"x": 2})]),
-        a.Turn(calls=[("C", {"x": 1})]),  # written after reading A's outcome
-        a.Turn(text="done"),
-        a.Turn(calls=[("D", {"x": 3})]),  # a new user turn starts with nothing awaited
-        a.Turn(text="done again"),
+        a.Reply(calls=[("await_future", {"future_ids": ["future_1"]}), ("B", {"x": 2})]),
+        a.Reply(calls=[("C", {"x": 1})]),  # written after reading A's outcome
+        a.Reply(text="done"),
+        a.Reply(calls=[("D", {"x": 3})]),  # a new user turn starts with nothing awaited
+        a.Reply(text="done again"),
     ]
     tools = [pure("A", 2), pure("B", 0.5), pure("C", 1), pure("D", 1.5)]
     run, _ = run_agent(
-        script, tools, ["one", "two"], mode="async", final_turns=0, streaming=streaming
+        script, tools, ["one", "two"], mode="async", final_requests=0, streaming=streaming
     )
     assert run.outputs == ["done", "done again"]
     by_call = intervals_by_call(run.trace)
@@ -558,7 +567,7 @@ def test_trace_records_user_turns_and_what_the_model_awaited(streaming: bool) ->
         "call_4": ("C", 0, ("call_1",)),
         "call_5": ("D", 1, ()),
     }
-    assert [(m.turn, m.user_turn) for m in run.trace.of_kind("model")] == [
+    assert [(m.request, m.user_turn) for m in run.trace.of_kind("model")] == [
         (0, 0),
         (1, 0),
         (2, 0),
@@ -573,22 +582,22 @@ def test_trace_records_user_turns_and_what_the_model_awaited(streaming: bool) ->
 
 def test_a_timed_out_await_is_not_an_edge() -> None:
     script = [
-        a.Turn(calls=[("slow", {"x": 1})]),
-        a.Turn(calls=[("await_future", {"future_ids": ["future_1"], "timeout": 1})]),
-        a.Turn(calls=[("next", {"x": 2})]),
-        a.Turn(text="done"),
+        a.Reply(calls=[("slow", {"x": 1})]),
+        a.Reply(calls=[("await_future", {"future_ids": ["future_1"], "timeout": 1})]),
+        a.Reply(calls=[("next", {"x": 2})]),
+        a.Reply(text="done"),
     ]
-    run, _ = run_agent(script, [pure("slow", 10), pure("next", 1)], mode="async", final_turns=0)
+    run, _ = run_agent(script, [pure("slow", 10), pure("next", 1)], mode="async", final_requests=0)
     assert "still pending" in run.results["call_2"].content
     assert intervals_by_call(run.trace)["call_3"].awaited == ()
 
 
 def test_sequential_conversation_critical_path_spans_every_user_turn() -> None:
     script = [
-        a.Turn(calls=[("A", {"x": 1})]),
-        a.Turn(text="one done"),
-        a.Turn(calls=[("B", {"x": 2})]),
-        a.Turn(text="two done"),
+        a.Reply(calls=[("A", {"x": 1})]),
+        a.Reply(text="one done"),
+        a.Reply(calls=[("B", {"x": 2})]),
+        a.Reply(text="two done"),
     ]
     run, _ = run_agent(script, [pure("A", 2), pure("B", 3)], ["one", "two"], mode="sequential")
     assert [i.user_turn for i in run.trace.intervals] == [0, 0, 0, 1, 1, 1]

@@ -244,7 +244,7 @@ def make_agent(model: a.ChatModel, mode: a.AgentMode, *, streaming: bool) -> a.A
         mode=mode,
         streaming=streaming,
         system_prompt=SYSTEM,
-        max_turns=MAX_TURNS,
+        max_requests=MAX_TURNS,
         settings=a.ModelSettings(max_tokens=MAX_TOKENS, temperature=0),
     )
 
@@ -288,8 +288,8 @@ def check_invariants(run: a.AgentRun, agent: a.Agent, model: Steered, prompts: i
     assert metrics.model_calls == run.model_requests
     # Bounded turns.
     assert len(run.stop_reasons) == len(run.outputs) == prompts
-    assert set(run.stop_reasons) <= {"final", "max_turns", "return_direct"}
-    assert run.model_requests <= prompts * (agent.max_turns + agent.final_turns)
+    assert set(run.stop_reasons) <= {"final", "max_requests", "return_direct"}
+    assert run.model_requests <= prompts * (agent.max_requests + agent.final_requests)
     # In the async modes the model sees a future for every call that got one.
     if agent.is_async:
         shown = {

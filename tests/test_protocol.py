@@ -47,7 +47,7 @@ class _NoModel:
 
 
 def agent(mode: a.AgentMode, system: str | None = "Be brief.") -> a.Agent:
-    model = a.ScriptedModel(script=[a.Turn(text="ok")])
+    model = a.ScriptedModel(script=[a.Reply(text="ok")])
     return a.Agent(model=model, toolset=TOOLS, mode=mode, system_prompt=system)
 
 
@@ -154,7 +154,7 @@ def test_agent_rejects_bad_settings() -> None:
     model = a.ScriptedModel(script=[])
     with pytest.raises(ValueError, match="unknown mode"):
         a.Agent(model=model, toolset=TOOLS, mode="turbo")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="final_turns"):
-        a.Agent(model=model, toolset=TOOLS, final_turns=-1)
-    with pytest.raises(ValueError, match="max_turns"):
-        a.Agent(model=model, toolset=TOOLS, max_turns=0)
+    with pytest.raises(ValueError, match="final_requests"):
+        a.Agent(model=model, toolset=TOOLS, final_requests=-1)
+    with pytest.raises(ValueError, match="max_requests"):
+        a.Agent(model=model, toolset=TOOLS, max_requests=0)

@@ -141,16 +141,16 @@ def programs(draw: st.DrawFn) -> Program:
     return Program(tuple(steps), tuple(batches), ttft, draw(st.booleans()))
 
 
-def turns_for(program: Program, mode: a.AgentMode) -> list[a.Turn]:
+def turns_for(program: Program, mode: a.AgentMode) -> list[a.Reply]:
     calls = [
         (s.tool, {"x": s.arg, "d": s.delay, **({"fail": True} if s.fail else {})})
         for s in program.steps
     ]
     if mode in ("sequential", "async"):
-        return [a.Turn(calls=[c]) for c in calls]
+        return [a.Reply(calls=[c]) for c in calls]
     turns, at = [], 0
     for size in program.batches:
-        turns.append(a.Turn(calls=calls[at : at + size]))
+        turns.append(a.Reply(calls=calls[at : at + size]))
         at += size
     return turns
 
@@ -167,8 +167,8 @@ def play(program: Program, mode: a.AgentMode, *, respect_labels: bool = True) ->
     toolset = make_tools(store)
     turns = turns_for(program, mode)
 
-    def script(view: a.ScriptView) -> a.Turn:
-        return turns[view.index] if view.index < len(turns) else a.Turn(text="done")
+    def script(view: a.ScriptView) -> a.Reply:
+        return turns[view.index] if view.index < len(turns) else a.Reply(text="done")
 
     model = a.ScriptedModel(
         script=script, ttft=program.ttft, tokens_per_second=40 if program.streaming else None
@@ -179,7 +179,7 @@ def play(program: Program, mode: a.AgentMode, *, respect_labels: bool = True) ->
         mode=mode,
         respect_labels=respect_labels,
         streaming=program.streaming,
-        max_turns=len(turns) + 3,
+        max_requests=len(turns) + 3,
     )
 
     async def main() -> a.AgentRun:

@@ -109,9 +109,9 @@ def test_readers_share_and_a_writer_waits_for_all_of_them() -> None:
 def test_ignoring_labels_serializes_everything_in_program_order() -> None:
     tools = [timed_tool("p", 1.0, reads=(), writes=())]
     calls = [call(f"c{i}", "p", x=i) for i in range(4)]
-    trace, _ = run_calls(tools, calls, respect_labels=False)
+    trace, _ = run_calls(tools, calls, ordering="program")
     assert spans(trace) == {f"c{i}": (i, i + 1) for i in range(4)}
-    trace, _ = run_calls(tools, calls, respect_labels=True)
+    trace, _ = run_calls(tools, calls, ordering="labels")
     assert spans(trace) == {f"c{i}": (0, 1) for i in range(4)}
 
 
@@ -330,3 +330,26 @@ def test_no_task_is_left_behind_on_asyncio() -> None:
         return len(asyncio.all_tasks())
 
     assert anyio.run(main, backend="asyncio") == 1
+
+
+def test_where_a_call_came_from_is_given_at_submission_and_reaches_its_interval() -> None:
+    """No side door: the request, user turn and awaited calls go in through ``submit`` and
+    come out on the call's tool interval; a call rejected at submission leaves nothing."""
+    trace = a.Trace()
+
+    async def main() -> None:
+        async with a.Scheduler(
+            a.Toolset([timed_tool("p", 1.0, reads=(), writes=())]), trace=trace
+        ) as s:
+            s.submit(call("c1", "p", x=1), request=3, user_turn=2, awaited=["c0"])
+            s.submit(call("c9", "p", x=2))
+            rejected = s.submit(call("bad", "nope"), request=4, user_turn=5, awaited=["c1"])
+            assert isinstance(rejected, a.ToolResult)
+            await s.drain()
+
+    run_mock(main)
+    by_id = intervals_by_call(trace)
+    assert set(by_id) == {"c1", "c9"}
+    assert (by_id["c1"].request, by_id["c1"].user_turn, by_id["c1"].awaited) == (3, 2, ("c0",))
+    assert (by_id["c9"].request, by_id["c9"].user_turn, by_id["c9"].awaited) == (0, 0, ())
+    assert by_id["c1"].submitted == 0.0

@@ -21,7 +21,7 @@ def tokens(text: str) -> int:
 
 
 def test_decode_time_is_ttft_plus_tokens_over_speed() -> None:
-    turn = a.Turn(text="Here you go!", calls=[("search", {"q": "paris"}), ("fetch", "{}")])
+    turn = a.Reply(text="Here you go!", calls=[("search", {"q": "paris"}), ("fetch", "{}")])
     model = a.ScriptedModel(script=[turn], ttft=0.3, tokens_per_second=50)
     expected_tokens = (
         tokens("Here you go!")
@@ -49,7 +49,7 @@ def test_decode_time_is_ttft_plus_tokens_over_speed() -> None:
 
 
 def test_no_speed_means_instant_decode_and_text_turn_stops() -> None:
-    model = a.ScriptedModel(script=[a.Turn(text="done")], ttft=0.25)
+    model = a.ScriptedModel(script=[a.Reply(text="done")], ttft=0.25)
 
     async def main() -> tuple[a.ModelResponse, float]:
         response = await model.request(MESSAGES, [], SETTINGS)
@@ -61,7 +61,7 @@ def test_no_speed_means_instant_decode_and_text_turn_stops() -> None:
 
 
 def test_streaming_emits_each_call_when_decoded_then_done() -> None:
-    turn = a.Turn(text="abcdefgh", calls=[("f", {"k": 1}), ("g", {"k": 22})])
+    turn = a.Reply(text="abcdefgh", calls=[("f", {"k": 1}), ("g", {"k": 22})])
     model = a.ScriptedModel(script=[turn], ttft=0.5, tokens_per_second=10)
     t_text = tokens("abcdefgh") / 10
     t_f = (tokens("f" + json.dumps({"k": 1})) + CALL_OVERHEAD_TOKENS) / 10
@@ -92,7 +92,7 @@ def test_streaming_emits_each_call_when_decoded_then_done() -> None:
 
 
 def test_streamed_and_requested_turns_take_the_same_time() -> None:
-    turn = a.Turn(text="x" * 37, calls=[("f", {"a": "y" * 13})] * 3)
+    turn = a.Reply(text="x" * 37, calls=[("f", {"a": "y" * 13})] * 3)
 
     async def main() -> tuple[float, float]:
         m1 = a.ScriptedModel(script=[turn], ttft=0.1, tokens_per_second=40)
@@ -110,24 +110,24 @@ def test_streamed_and_requested_turns_take_the_same_time() -> None:
 
 
 def test_script_exhausted() -> None:
-    model = a.ScriptedModel(script=[a.Turn(text="one")])
+    model = a.ScriptedModel(script=[a.Reply(text="one")])
 
     async def main() -> None:
         await model.request(MESSAGES, [], SETTINGS)
         await model.request(MESSAGES, [], SETTINGS)
 
-    with pytest.raises(a.ScriptExhausted, match="script has 1 turns; turn 2 asked"):
+    with pytest.raises(a.ScriptExhausted, match="script has 1 replies; reply 2 asked"):
         run_mock(main)
 
 
 def test_callable_script_sees_what_the_model_was_shown() -> None:
     shown: list[a.ScriptView] = []
 
-    def script(view: a.ScriptView) -> a.Turn:
+    def script(view: a.ScriptView) -> a.Reply:
         shown.append(view)
         if view.index == 0:
-            return a.Turn(calls=[("f", {})])
-        return a.Turn(text=str(view.result_for("call_1")))
+            return a.Reply(calls=[("f", {})])
+        return a.Reply(text=str(view.result_for("call_1")))
 
     model = a.ScriptedModel(script=script)
     results = a.ToolResultsMessage(

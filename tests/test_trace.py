@@ -30,8 +30,8 @@ def test_union_length(intervals: list[tuple[float, float]], length: float) -> No
     assert union_length(intervals) == pytest.approx(length)
 
 
-def _m(start: float, end: float, turn: int = 0) -> Interval:
-    return Interval(kind="model", start=start, end=end, name="model", turn=turn)
+def _m(start: float, end: float, request: int = 0) -> Interval:
+    return Interval(kind="model", start=start, end=end, name="model", request=request)
 
 
 def _e(
@@ -57,7 +57,7 @@ def _e(
 def test_metrics_on_a_hand_built_trace() -> None:
     # M1 [0,2]; a [1,4] and b [1,3] run while M1 decodes and beside each other;
     # M2 [4,5]; c [5,7] had to wait for a.
-    trace = Trace([_m(0, 2), _e("a", 1, 4), _e("b", 1, 3), _m(4, 5, turn=1), _e("c", 5, 7, "a")])
+    trace = Trace([_m(0, 2), _e("a", 1, 4), _e("b", 1, 3), _m(4, 5, request=1), _e("c", 5, 7, "a")])
     m = trace.metrics()
     assert m == TraceMetrics(
         wall=7.0,
@@ -138,7 +138,7 @@ def test_of_kind_duration_and_add() -> None:
 def test_dict_and_json_round_trip_relative_to_the_first_start() -> None:
     trace = Trace([_e("b", 12, 13, "a"), _m(10, 11), _e("a", 10.5, 12)])
     data = trace.to_dict()
-    assert data["version"] == TRACE_SCHEMA_VERSION == 2
+    assert data["version"] == TRACE_SCHEMA_VERSION == 3
     assert [(r["kind"], r["start"], r["end"]) for r in data["intervals"]] == [
         ("model", 0.0, 1.0),
         ("tool", 0.5, 2.0),
@@ -201,20 +201,8 @@ def test_longest_path_is_iterative_and_skips_unknown_nodes() -> None:
     assert longest_path([], []) == []
 
 
-def test_annotate_applies_to_the_tool_interval_when_it_is_added() -> None:
-    trace = Trace()
-    trace.annotate("c1", user_turn=2, awaited=["c0"])
-    trace.add(_m(0, 1))
-    trace.add(_e("c1", 1, 2))
-    trace.add(_e("c9", 1, 2))
-    by_id = {i.call_id: i for i in trace.of_kind("tool")}
-    assert (by_id["c1"].user_turn, by_id["c1"].awaited) == (2, ("c0",))
-    assert (by_id["c9"].user_turn, by_id["c9"].awaited) == (0, ())
-    assert trace.of_kind("model")[0].user_turn == 0
-
-
 def test_round_trip_keeps_user_turns_and_awaits() -> None:
-    trace = Trace([_e("a", 0, 1), _e("b", 2, 3, user_turn=1, awaited=("a",)), _m(1, 2, turn=1)])
+    trace = Trace([_e("a", 0, 1), _e("b", 2, 3, user_turn=1, awaited=("a",)), _m(1, 2, request=1)])
     again = Trace.from_dict(json.loads(trace.to_json()))
     assert again.to_dict() == trace.to_dict()
     assert again.intervals[-1] == trace.intervals[1]

@@ -1,7 +1,6 @@
 """asyncfc: faster LLM agents without changing the model, the tools or the protocol."""
 
 from ._agent import Agent as Agent
-from ._agent import AgentMode as AgentMode
 from ._agent import AgentRun as AgentRun
 from ._agent import EarlyDispatch as EarlyDispatch
 from ._agent import StopReason as StopReason
@@ -36,15 +35,19 @@ from ._messages import ToolCallDone as ToolCallDone
 from ._messages import ToolResultsMessage as ToolResultsMessage
 from ._messages import Usage as Usage
 from ._messages import UserMessage as UserMessage
+from ._modes import AgentMode as AgentMode
+from ._modes import ModePolicy as ModePolicy
 from ._protocol import AWAIT_TOOL_NAME as AWAIT_TOOL_NAME
 from ._protocol import PROMPT_ADDENDUM as PROMPT_ADDENDUM
 from ._scheduler import Future as Future
 from ._scheduler import FutureState as FutureState
+from ._scheduler import Ordering as Ordering
 from ._scheduler import Scheduler as Scheduler
+from ._scripted import Reply as Reply
 from ._scripted import ScriptedModel as ScriptedModel
 from ._scripted import ScriptExhausted as ScriptExhausted
 from ._scripted import ScriptView as ScriptView
-from ._scripted import Turn as Turn
+from ._scripted import estimate_input_tokens as estimate_input_tokens
 from ._tools import Tool as Tool
 from ._tools import ToolArgumentsError as ToolArgumentsError
 from ._tools import ToolContext as ToolContext
@@ -75,6 +78,7 @@ __all__ = (
     "FutureState",
     "Interval",
     "Message",
+    "ModePolicy",
     "ModelAPIError",
     "ModelConnectionError",
     "ModelRateLimitError",
@@ -82,6 +86,8 @@ __all__ = (
     "ModelResponseError",
     "ModelSettings",
     "ModelTimeoutError",
+    "Ordering",
+    "Reply",
     "Scheduler",
     "ScriptExhausted",
     "ScriptView",
@@ -102,9 +108,9 @@ __all__ = (
     "Toolset",
     "Trace",
     "TraceMetrics",
-    "Turn",
     "Usage",
     "UserMessage",
+    "estimate_input_tokens",
     "parse_label",
     "render_value",
     "tool",

@@ -10,8 +10,13 @@ Modes (the paper's baselines and AsyncFC variants):
   every call is answered at once with a future (see :mod:`asyncfc._protocol`), runs in the
   background under the scheduler, and the model keeps decoding.
 
-All modes run calls through the same :class:`~asyncfc._scheduler.Scheduler`, so labels mean
-the same thing everywhere; ``respect_labels=False`` serializes every call in program order.
+What a mode means is decided once, in :class:`~asyncfc.ModePolicy`; this loop reads the
+policy and never compares mode names.  All modes run calls through the same
+:class:`~asyncfc._scheduler.Scheduler`, so labels mean the same thing everywhere;
+``respect_labels=False`` serializes every call in program order.
+
+Words: a *user turn* is one prompt and everything the agent does for it; a *request* is one
+model request (a user turn makes one or more).
 
 Invariants:
 
@@ -20,10 +25,14 @@ Invariants:
 * Before each model request, every future settled since the last request and not yet seen
   is delivered in one message.
 * A final answer given while futures are pending waits for them; if any result was not seen
-  by the model, the model gets one more request with those results (``final_turns`` bounds
-  how many times this happens per user turn).
+  by the model, the model gets one more request with those results (``final_requests``
+  bounds how many times this happens per user turn).
 * Before a new user turn starts, every call of the previous turn has finished.
-* Each user turn is bounded by ``max_turns`` model requests.
+* Each user turn is bounded by ``max_requests`` model requests.
+* Call ids are unique within a run: a call whose id is empty or was already used (some
+  OpenAI-compatible servers repeat ids) is given a fresh one (``<id>_2``, ``call_<n>``) before
+  anything runs, and the conversation carries the new id, so every call keeps its own result
+  and the pairing stays valid on every wire format.
 * With ``streaming=True`` each call is dispatched the moment the stream marks its arguments
   complete (``early_dispatch="read_only"`` holds back calls that write, and every call after
   the first held-back one, so program order among conflicting calls is kept).  A call is
@@ -32,11 +41,14 @@ Invariants:
   exception (see :mod:`asyncfc._errors`).
 * The trace says, for every interval, which user turn it belongs to (``user_turn``) and, for
   every call, which futures the model had read through ``await_future`` in earlier requests
-  of the same user turn (``awaited``).  Together with the user-turn barrier these are the
-  dependencies the scheduler never sees (the model copied a value it had read instead of
-  passing a future), so :meth:`~asyncfc.Trace.critical_path` counts them.  Calls written in
-  the same message as an ``await_future`` were written before its result was shown, so that
-  await is not in their ``awaited``.
+  of the same user turn (``awaited``); the scheduler receives both at submission.  Together
+  with the user-turn barrier these are the dependencies the scheduler never sees (the model
+  copied a value it had read instead of passing a future), so
+  :meth:`~asyncfc.Trace.critical_path` counts them.  Calls written in the same message as an
+  ``await_future`` were written before its result was shown, so that await is not in their
+  ``awaited``.
+* Every model interval carries the request's input and output tokens (the provider's usage,
+  or the scripted model's estimate), so cost is reported next to time.
 """
 
 from __future__ import annotations
@@ -49,10 +61,11 @@ from typing import Any, Literal
 import anyio
 
 from ._calls import ToolCall, ToolResult
+from ._delivery import Delivery
 from ._errors import ModelAPIError, ModelResponseError
-from ._futures import parse_future_number
-from ._invoke import DEFAULT_MAX_RESULT_CHARS, ArgumentsError, decode_arguments, error_result
+from ._invoke import DEFAULT_MAX_RESULT_CHARS
 from ._messages import (
+    AssistantMessage,
     ChatModel,
     Message,
     ModelResponse,
@@ -63,26 +76,26 @@ from ._messages import (
     ToolResultsMessage,
     UserMessage,
 )
+from ._modes import AgentMode, ModePolicy
 from ._protocol import (
     AWAIT_TOOL,
     AWAIT_TOOL_NAME,
     PROMPT_ADDENDUM,
-    delivery_text,
     future_tool_definition,
     pending_text,
-    settled_line,
 )
 from ._scheduler import Future, Scheduler
 from ._tools import Toolset
 from ._trace import Interval, Trace
 
-__all__ = ("Agent", "AgentMode", "AgentRun", "EarlyDispatch", "StopReason")
+__all__ = ("Agent", "AgentRun", "EarlyDispatch", "StopReason")
 
-AgentMode = Literal["sequential", "parallel", "async", "async_parallel"]
 EarlyDispatch = Literal["all", "read_only"]
-StopReason = Literal["final", "max_turns", "return_direct"]
+"""Which streamed calls start before the response ends: all of them, or read-only ones up to
+the first call that writes."""
 
-_ASYNC_MODES = ("async", "async_parallel")
+StopReason = Literal["final", "max_requests", "return_direct"]
+"""Why a user turn ended: a final answer, the request bound, or a ``return_direct`` batch."""
 
 
 @dataclass(kw_only=True)
@@ -90,22 +103,36 @@ class AgentRun:
     """Everything one :meth:`Agent.run` produced."""
 
     messages: list[Message]
+    """The whole conversation, as the model was shown it."""
     outputs: list[str] = field(default_factory=list)
     """The final text of each user turn."""
     stop_reasons: list[StopReason] = field(default_factory=list)
+    """Why each user turn ended."""
     calls: list[ToolCall] = field(default_factory=list)
-    """Every tool call the model made, in order (``await_future`` included)."""
+    """Every tool call the model made, in order (``await_future`` included), with the ids the
+    conversation uses."""
     results: dict[str, ToolResult] = field(default_factory=dict)
     """The final outcome of every call id (the real value, not the placeholder)."""
     futures: dict[str, str] = field(default_factory=dict)
     """Call id → future id, for calls answered with a future."""
     trace: Trace = field(default_factory=Trace)
+    """Every model request and function execution as a time interval."""
     model_requests: int = 0
+    """Model requests made (what a provider bills per request)."""
     awaits: int = 0
+    """``await_future`` calls made."""
+    renamed_ids: dict[str, str] = field(default_factory=dict)
+    """New call id → the id the model wrote, for calls whose id was empty or repeated."""
 
 
 @dataclass(kw_only=True)
 class Agent:
+    """A tool-calling agent over any :class:`~asyncfc.ChatModel`, in one of four modes.
+
+    ``await agent.run(prompts)`` plays one user turn per prompt and returns an
+    :class:`AgentRun`; see the module docstring for the invariants.
+    """
+
     model: ChatModel
     toolset: Toolset
     mode: AgentMode = "async_parallel"
@@ -113,43 +140,56 @@ class Agent:
     respect_labels: bool = True
     """False: every call serializes in program order (the "no annotation" ablation)."""
     max_concurrency: int | None = None
+    """Upper bound on calls running at once (``None``: unbounded)."""
     timeout: float | None = None
     """Per-call timeout for tools that set none."""
-    max_turns: int = 25
+    max_requests: int = 25
     """Model requests allowed per user turn."""
-    final_turns: int = 1
+    final_requests: int = 1
     """Extra requests allowed per user turn to show the model results it has not seen."""
     streaming: bool = False
+    """Dispatch each call as soon as the stream completes its arguments."""
     early_dispatch: EarlyDispatch = "all"
     settings: ModelSettings = field(default_factory=ModelSettings)
     context: Mapping[str, Any] = field(default_factory=dict)
+    """Read-only data handed to tools that declare a :class:`~asyncfc.ToolContext`."""
     max_result_chars: int | None = DEFAULT_MAX_RESULT_CHARS
+    """Longer result texts are cut, with a marker saying so (``None``: never)."""
 
     def __post_init__(self) -> None:
-        if self.mode not in ("sequential", "parallel", *_ASYNC_MODES):
-            raise ValueError(f"unknown mode {self.mode!r}")
-        if self.is_async and AWAIT_TOOL_NAME in self.toolset:
+        self._policy = ModePolicy.of(self.mode, respect_labels=self.respect_labels)
+        if self._policy.futures and AWAIT_TOOL_NAME in self.toolset:
             raise ValueError(f"a tool may not be named {AWAIT_TOOL_NAME!r} in the async modes")
-        if self.max_turns < 1 or self.final_turns < 0:
-            raise ValueError("max_turns must be >= 1 and final_turns >= 0")
+        if self.max_requests < 1 or self.final_requests < 0:
+            raise ValueError("max_requests must be >= 1 and final_requests >= 0")
+
+    @property
+    def policy(self) -> ModePolicy:
+        """What this agent's mode means (see :class:`~asyncfc.ModePolicy`)."""
+        return self._policy
 
     @property
     def is_async(self) -> bool:
-        return self.mode in _ASYNC_MODES
+        """True in the modes that answer calls with futures."""
+        return self._policy.futures
 
     def tool_definitions(self) -> list[dict[str, Any]]:
         """The tool list sent to the model in this mode."""
         defs = self.toolset.definitions()
-        if not self.is_async:
+        if not self._policy.futures:
             return defs
         return [future_tool_definition(d) for d in defs] + [dict(AWAIT_TOOL)]
 
     def model_settings(self) -> ModelSettings:
-        parallel = self.mode in ("parallel", "async_parallel")
-        return dataclasses.replace(self.settings, parallel_tool_calls=parallel)
+        """The settings sent with every request: yours, with ``parallel_tool_calls`` set by
+        the mode."""
+        return dataclasses.replace(
+            self.settings, parallel_tool_calls=self._policy.parallel_tool_calls
+        )
 
     def system_text(self) -> str | None:
-        if not self.is_async:
+        """The system prompt sent: yours, plus the protocol's addendum in the async modes."""
+        if not self._policy.futures:
             return self.system_prompt
         if self.system_prompt:
             return f"{self.system_prompt}\n\n{PROMPT_ADDENDUM}"
@@ -162,14 +202,14 @@ class Agent:
         run = AgentRun(messages=[SystemMessage(content=system)] if system else [])
         async with Scheduler(
             self.toolset,
+            ordering="labels" if self._policy.respect_labels else "program",
             max_concurrency=self.max_concurrency,
             timeout=self.timeout,
-            respect_labels=self.respect_labels,
             context=self.context,
             trace=run.trace,
             max_result_chars=self.max_result_chars,
         ) as scheduler:
-            loop = _Loop(self, run, scheduler)
+            loop = _Loop(self, run, scheduler, Delivery(scheduler))
             for prompt in turns:
                 await loop.user_turn(prompt)
         # Every future is settled now (drained, or cancelled on the way out): record the
@@ -188,44 +228,46 @@ class _Loop:
     agent: Agent
     run: AgentRun
     scheduler: Scheduler
-    seen: set[int] = field(default_factory=set)
-    """Numbers of the futures whose outcome the model has been shown."""
+    delivery: Delivery
     user_index: int = -1
     """Index of the current user turn."""
-    awaited: list[str] = field(default_factory=list)
-    """Call ids whose outcome ``await_future`` showed the model in this user turn."""
+    ids: set[str] = field(default_factory=set)
+    """Every call id used in the conversation so far."""
+
+    @property
+    def policy(self) -> ModePolicy:
+        return self.agent.policy
 
     # -- one user turn --------------------------------------------------------------------
 
     async def user_turn(self, prompt: str) -> None:
         agent, run = self.agent, self.run
         self.user_index += 1
-        self.awaited = []
-        delivery = self._take_delivery()
+        self.delivery.forget_awaits()
+        delivery = self.delivery.take()
         run.messages.append(UserMessage(content=f"{delivery}\n\n{prompt}" if delivery else prompt))
         requests = finals = 0
-        reason: StopReason = "max_turns"
+        reason: StopReason = "max_requests"
         output = ""
-        while requests < agent.max_turns:
+        while requests < agent.max_requests:
             if requests:
-                delivery = self._take_delivery()
+                delivery = self.delivery.take()
                 if delivery:
                     run.messages.append(UserMessage(content=delivery))
-            response, dispatched = await self._request()
+            message, dispatched = await self._request()
             requests += 1
-            message = response.message
             run.messages.append(message)
             output = message.content
             if not message.tool_calls:
                 await self.scheduler.drain()
-                if self._unseen() and finals < agent.final_turns:
+                if self.delivery.unseen() and finals < agent.final_requests:
                     finals += 1
                     continue
                 reason = "final"
                 break
             results = await self._handle_calls(message.tool_calls, dispatched)
             run.messages.append(ToolResultsMessage(results=tuple(results)))
-            if not agent.is_async and all(r.return_direct for r in results):
+            if not self.policy.futures and all(r.return_direct for r in results):
                 output = "\n".join(r.content for r in results)
                 reason = "return_direct"
                 break
@@ -235,17 +277,18 @@ class _Loop:
 
     # -- model requests ---------------------------------------------------------------------
 
-    async def _request(self) -> tuple[ModelResponse, dict[str, Future | ToolResult]]:
+    async def _request(self) -> tuple[AssistantMessage, dict[str, Future | ToolResult]]:
         agent, run = self.agent, self.run
         tools = agent.tool_definitions()
         settings = agent.model_settings()
-        turn = run.model_requests
+        request = run.model_requests
         run.model_requests += 1
         start = anyio.current_time()
         dispatched: dict[str, Future | ToolResult] = {}
+        renamed: dict[int, ToolCall] = {}
         try:
             if agent.streaming:
-                response = await self._stream(tools, settings, turn, dispatched)
+                response = await self._stream(tools, settings, request, dispatched, renamed)
             else:
                 response = await agent.model.request(run.messages, tools, settings)
         except ModelAPIError:
@@ -257,30 +300,35 @@ class _Loop:
                 start=start,
                 end=anyio.current_time(),
                 name="model",
-                turn=turn,
+                request=request,
                 user_turn=self.user_index,
+                input_tokens=response.usage.input_tokens,
+                output_tokens=response.usage.output_tokens,
             )
         )
-        return response, dispatched
+        return self._with_unique_ids(response.message, renamed), dispatched
 
     async def _stream(
         self,
         tools: list[dict[str, Any]],
         settings: ModelSettings,
-        turn: int,
+        request: int,
         dispatched: dict[str, Future | ToolResult],
+        renamed: dict[int, ToolCall],
     ) -> ModelResponse:
         holding = False
-        awaited = tuple(self.awaited)
+        awaited = tuple(self.delivery.awaited)
         async with self.agent.model.stream(self.run.messages, tools, settings) as events:
             async for event in events:
                 if isinstance(event, ToolCallDone):
-                    call = event.call
-                    if call.name == AWAIT_TOOL_NAME or call.id in dispatched:
+                    if event.index in renamed:  # a stream may not repeat an index; ignore it
+                        continue
+                    call = renamed[event.index] = self._unique(event.call)
+                    if call.name == AWAIT_TOOL_NAME and self.policy.futures:
                         continue
                     holding = holding or not self._may_dispatch_early(call)
                     if not holding:
-                        dispatched[call.id] = self._submit(call, turn, awaited)
+                        dispatched[call.id] = self._submit(call, request, awaited)
                 elif isinstance(event, StreamDone):
                     return event.response
         raise ModelResponseError("the stream ended without its final event")
@@ -289,36 +337,62 @@ class _Loop:
         if self.agent.early_dispatch == "all":
             return True
         found = self.agent.toolset.get(call.name)
-        return found is not None and self.agent.respect_labels and found.access.read_only
+        return found is not None and self.policy.respect_labels and found.access.read_only
+
+    # -- call ids ------------------------------------------------------------------------------
+
+    def _unique(self, call: ToolCall) -> ToolCall:
+        """``call`` with an id no other call of the run has (the same object when it has)."""
+        if call.id and call.id not in self.ids:
+            self.ids.add(call.id)
+            return call
+        base = call.id or f"call_{len(self.ids) + 1}"
+        new_id, k = base, 2
+        while new_id in self.ids or not new_id:
+            new_id, k = f"{base}_{k}", k + 1
+        self.ids.add(new_id)
+        self.run.renamed_ids[new_id] = call.id
+        return dataclasses.replace(call, id=new_id)
+
+    def _with_unique_ids(
+        self, message: AssistantMessage, renamed: Mapping[int, ToolCall]
+    ) -> AssistantMessage:
+        calls = tuple(
+            renamed[i] if i in renamed else self._unique(c)
+            for i, c in enumerate(message.tool_calls)
+        )
+        if all(a is b for a, b in zip(calls, message.tool_calls, strict=True)):
+            return message
+        return dataclasses.replace(message, tool_calls=calls)
 
     # -- tool calls ---------------------------------------------------------------------------
 
     async def _handle_calls(
         self, calls: Sequence[ToolCall], dispatched: dict[str, Future | ToolResult]
     ) -> list[ToolResult]:
-        agent, run = self.agent, self.run
-        turn = run.model_requests - 1
-        awaited = tuple(self.awaited)  # what the model had read when it wrote these calls
+        policy, run = self.policy, self.run
+        request = run.model_requests - 1
+        awaited = tuple(self.delivery.awaited)  # what the model had read when it wrote these
         shown: list[ToolResult] = []
         submitted: list[Future | ToolResult] = []
         for call in calls:
             run.calls.append(call)
-            if agent.is_async and call.name == AWAIT_TOOL_NAME:
+            if policy.futures and call.name == AWAIT_TOOL_NAME:
                 run.awaits += 1
-                result = await self._await(call)
+                result = await self.delivery.serve_await(call)
                 run.results[call.id] = result
                 shown.append(result)
                 submitted.append(result)
                 continue
             outcome = dispatched.get(call.id)
             if outcome is None:
-                outcome = self._submit(call, turn, awaited)
-            if agent.mode == "sequential" and isinstance(outcome, Future):
-                await outcome.done.wait()
+                outcome = self._submit(call, request, awaited)
+            if not policy.calls_together and isinstance(outcome, Future):
+                await outcome.wait()
             submitted.append(outcome)
             if isinstance(outcome, Future):
                 run.futures[call.id] = outcome.id
-                if agent.is_async:
+                if policy.futures:
                     shown.append(
                         ToolResult(
                             call_id=call.id, name=call.name, content=pending_text(outcome.id)
@@ -327,73 +401,17 @@ class _Loop:
             else:
                 run.results[call.id] = outcome
                 shown.append(outcome)
-        if not agent.is_async:
+        if not policy.futures:
             await self.scheduler.wait(f for f in submitted if isinstance(f, Future))
-            self.seen.update(f.number for f in submitted if isinstance(f, Future))
+            self.delivery.mark_seen([f for f in submitted if isinstance(f, Future)])
             shown = [o if isinstance(o, ToolResult) else _settled(o) for o in submitted]
         return shown
 
-    def _submit(self, call: ToolCall, turn: int, awaited: tuple[str, ...]) -> Future | ToolResult:
-        self.run.trace.annotate(call.id, user_turn=self.user_index, awaited=awaited)
-        return self.scheduler.submit(call, turn=turn)
-
-    async def _await(self, call: ToolCall) -> ToolResult:
-        try:
-            args = decode_arguments(call)
-        except ArgumentsError as exc:
-            return error_result(call, exc.kind, str(exc))
-        ids = args.get("future_ids")
-        if isinstance(ids, str):
-            ids = [ids]
-        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids) or not ids:
-            return error_result(
-                call, "invalid_arguments", "await_future needs future_ids: a list of future ids"
-            )
-        timeout = args.get("timeout")
-        if timeout is not None and not (isinstance(timeout, int | float) and timeout > 0):
-            return error_result(call, "invalid_arguments", "timeout must be a positive number")
-        futures: list[Future] = []
-        unknown: list[str] = []
-        for fid in ids:
-            n = parse_future_number(fid)
-            if n is None or not 1 <= n <= len(self.scheduler.futures):
-                unknown.append(fid)
-            else:
-                futures.append(self.scheduler.get(n))
-        if unknown:
-            return error_result(
-                call,
-                "unknown_future",
-                f"unknown future id(s): {', '.join(unknown)} "
-                f"(futures issued so far: {len(self.scheduler.futures)})",
-            )
-        with anyio.move_on_after(timeout if timeout is not None else float("inf")):
-            await self.scheduler.wait(futures)
-        lines = []
-        for f in futures:
-            if f.result is None:
-                lines.append(f"{f.id} still pending after {timeout:g} s")
-            else:
-                self.seen.add(f.number)
-                if f.call.id not in self.awaited:
-                    self.awaited.append(f.call.id)
-                lines.append(settled_line(f.id, f.result.content, is_error=f.result.is_error))
-        return ToolResult(call_id=call.id, name=call.name, content="\n".join(lines))
-
-    # -- delivery -------------------------------------------------------------------------------
-
-    def _unseen(self) -> list[Future]:
-        return [
-            f for f in self.scheduler.futures if f.result is not None and f.number not in self.seen
-        ]
-
-    def _take_delivery(self) -> str:
-        unseen = self._unseen()
-        if not unseen:
-            return ""
-        self.seen.update(f.number for f in unseen)
-        return delivery_text(
-            [(f.id, f.result.content, f.result.is_error) for f in unseen if f.result is not None]
+    def _submit(
+        self, call: ToolCall, request: int, awaited: tuple[str, ...]
+    ) -> Future | ToolResult:
+        return self.scheduler.submit(
+            call, request=request, user_turn=self.user_index, awaited=awaited
         )
 
 

@@ -1,7 +1,14 @@
-"""Running one tool call: decode, validate, execute, render.  Shared by the batch executor
-and the futures scheduler so both turn every failure into the same model-readable result.
+"""The one call pipeline: a :class:`ToolCall` becomes a :class:`PreparedCall` (looked up,
+decoded, references found, validated), and a prepared call becomes a :class:`ToolResult`
+(executed, rendered, truncated).  The scheduler, and through it the batch executor and the
+agent, take every call through these functions, so each step runs once per call and every
+failure becomes the same model-readable result everywhere.
 
 Invariants:
+
+* :func:`prepare` decodes a call's arguments once and validates them once: at preparation
+  when they reference no future, otherwise after the references are resolved
+  (:func:`resolve`), against the tool's *original* schema.
 
 * :func:`run_call` never raises for anything the *model* got wrong or the *tool* did wrong:
   unknown tools, bad JSON, invalid arguments, exceptions and timeouts all become error
@@ -15,7 +22,8 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -23,14 +31,19 @@ import anyio.to_thread
 import pydantic_core
 
 from ._calls import ErrorKind, ToolCall, ToolResult
+from ._futures import FutureReferenceError, find_references, resolve_references
 from ._tools import Tool, ToolArgumentsError, ToolContext, Toolset
 
 __all__ = (
     "ArgumentsError",
+    "PreparedCall",
+    "complete",
     "decode_arguments",
     "error_result",
     "execute",
+    "prepare",
     "render_value",
+    "resolve",
     "run_call",
     "success_result",
 )
@@ -47,6 +60,7 @@ class ArgumentsError(Exception):
 
 
 def error_result(call: ToolCall, kind: ErrorKind, message: str) -> ToolResult:
+    """The error result of ``call``: ``Error: <message>``, with ``kind`` for code."""
     return ToolResult(
         call_id=call.id,
         name=call.name,
@@ -57,6 +71,7 @@ def error_result(call: ToolCall, kind: ErrorKind, message: str) -> ToolResult:
 
 
 def lookup(call: ToolCall, toolset: Toolset) -> Tool:
+    """The tool ``call`` names; raises :class:`ArgumentsError` (``unknown_tool``)."""
     found = toolset.get(call.name)
     if found is None:
         names = ", ".join(toolset.names()) or "(none)"
@@ -96,10 +111,65 @@ def decode_arguments(call: ToolCall) -> dict[str, Any]:
 
 
 def validate(tool: Tool, arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """The keyword arguments for ``tool``; raises :class:`ArgumentsError`
+    (``invalid_arguments``)."""
     try:
         return tool.validate(arguments)
     except ToolArgumentsError as exc:
         raise ArgumentsError("invalid_arguments", str(exc)) from None
+
+
+@dataclass(eq=False, kw_only=True, slots=True)
+class PreparedCall:
+    """A call ready to run: its tool, its decoded arguments, the futures they reference and,
+    once nothing is left to resolve, the validated keyword arguments."""
+
+    call: ToolCall
+    tool: Tool
+    arguments: dict[str, Any]
+    """The decoded arguments, references still in place."""
+    references: tuple[int, ...] = ()
+    """Numbers of the futures the arguments reference, ascending."""
+    kwargs: dict[str, Any] | None = None
+    """The validated keyword arguments; ``None`` while references are unresolved."""
+
+
+def prepare(call: ToolCall, toolset: Toolset, *, issued: int | None = None) -> PreparedCall:
+    """Look up, decode, find references and, when there are none, validate; once.
+
+    ``issued`` is the number of futures that exist, or ``None`` where there are no futures
+    (the batch executor): then no string is a reference.  Raises :class:`ArgumentsError` for
+    everything that stops the call before it runs.
+    """
+    tool = lookup(call, toolset)
+    arguments = decode_arguments(call)
+    references: tuple[int, ...] = ()
+    if issued is not None:
+        found, problems = find_references(arguments, issued)
+        if problems:
+            raise ArgumentsError("unknown_future", "; ".join(problems))
+        references = tuple(sorted(found))
+    kwargs = None if references else validate(tool, arguments)
+    return PreparedCall(
+        call=call, tool=tool, arguments=arguments, references=references, kwargs=kwargs
+    )
+
+
+def resolve(
+    prepared: PreparedCall, value_of: Callable[[int], Any], render: Callable[[Any], str]
+) -> dict[str, Any]:
+    """The validated keyword arguments of a call whose references have settled.
+
+    ``value_of(n)`` is the value of ``future_n``; ``render`` gives the text a reference inside
+    a longer string is replaced by.  Raises :class:`ArgumentsError`.
+    """
+    if prepared.kwargs is not None:
+        return prepared.kwargs
+    try:
+        resolved = resolve_references(prepared.arguments, value_of, render)
+    except FutureReferenceError as exc:
+        raise ArgumentsError("unknown_future", str(exc)) from None
+    return validate(prepared.tool, resolved)
 
 
 def render_value(value: Any, max_chars: int | None = DEFAULT_MAX_RESULT_CHARS) -> str:
@@ -163,6 +233,29 @@ async def _call(tool: Tool, fn: Any, limiter: anyio.CapacityLimiter | None) -> A
     return value
 
 
+async def complete(
+    prepared: PreparedCall,
+    kwargs: Mapping[str, Any],
+    *,
+    context: ToolContext,
+    default_timeout: float | None = None,
+    max_result_chars: int | None = DEFAULT_MAX_RESULT_CHARS,
+    thread_limiter: anyio.CapacityLimiter | None = None,
+) -> ToolResult:
+    """Execute a prepared call and render its value; tool failures become error results."""
+    tool = prepared.tool
+    timeout = tool.timeout if tool.timeout is not None else default_timeout
+    try:
+        value = await execute(
+            tool, kwargs, context=context, timeout=timeout, limiter=thread_limiter
+        )
+    except ArgumentsError as exc:
+        return error_result(prepared.call, exc.kind, str(exc))
+    return success_result(
+        prepared.call, render_value(value, max_result_chars), value, tool.return_direct
+    )
+
+
 async def run_call(
     call: ToolCall,
     toolset: Toolset,
@@ -172,17 +265,21 @@ async def run_call(
     max_result_chars: int | None = DEFAULT_MAX_RESULT_CHARS,
     thread_limiter: anyio.CapacityLimiter | None = None,
 ) -> ToolResult:
-    """Decode, validate and run one call; every failure becomes an error result."""
+    """:func:`prepare` and :func:`complete` one call without futures; never raises for a
+    model or tool failure."""
     try:
-        tool = lookup(call, toolset)
-        kwargs = validate(tool, decode_arguments(call))
-        timeout = tool.timeout if tool.timeout is not None else default_timeout
-        value = await execute(
-            tool, kwargs, context=context, timeout=timeout, limiter=thread_limiter
-        )
+        prepared = prepare(call, toolset)
     except ArgumentsError as exc:
         return error_result(call, exc.kind, str(exc))
-    return success_result(call, render_value(value, max_result_chars), value, tool.return_direct)
+    assert prepared.kwargs is not None  # no futures, so nothing left to resolve
+    return await complete(
+        prepared,
+        prepared.kwargs,
+        context=context,
+        default_timeout=default_timeout,
+        max_result_chars=max_result_chars,
+        thread_limiter=thread_limiter,
+    )
 
 
 def success_result(call: ToolCall, content: str, value: Any, return_direct: bool) -> ToolResult:

@@ -21,9 +21,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
-__all__ = ("ROOT", "UNLABELLED", "Access", "ResourcePath", "parse_label")
+__all__ = ("ROOT", "UNLABELLED", "Access", "ResourcePath", "StateTree", "parse_label")
+
+T = TypeVar("T")
 
 ResourcePath = tuple[str, ...]
 """A node of the resource tree, from the root down; ``()`` is the root."""
@@ -126,3 +129,42 @@ class Access:
 
 UNLABELLED = Access(writes=frozenset({ROOT}))
 """The access of a tool that declared no labels: it writes the root."""
+
+
+@dataclass
+class _Node(Generic[T]):
+    writer: T | None = None
+    readers: list[T] = field(default_factory=list)
+
+
+class StateTree(Generic[T]):
+    """The paper's State Tree: for each resource node, the last call that wrote it and the
+    calls that read it since.
+
+    :meth:`claim` records a new call's access, in program order, and returns the earlier calls
+    it must wait for: the last writer of every node on one path with a node it touches, and,
+    for a writer, the readers recorded on those nodes.  Exactly the conflicts of
+    :meth:`Access.conflicts_with` against the earlier calls, without comparing every pair.
+    """
+
+    def __init__(self) -> None:
+        self._nodes: dict[ResourcePath, _Node[T]] = {}
+
+    def claim(self, access: Access, call: T) -> list[T]:
+        """Record ``call``'s ``access``; return the earlier calls it conflicts with."""
+        waits: list[T] = []
+        for node_path, node in self._nodes.items():
+            for r in access.reads:
+                if node.writer is not None and _on_one_path(r, node_path):
+                    waits.append(node.writer)
+            for w in access.writes:
+                if _on_one_path(w, node_path):
+                    if node.writer is not None:
+                        waits.append(node.writer)
+                    waits.extend(node.readers)
+        for w in access.writes:
+            node = self._nodes.setdefault(w, _Node())
+            node.writer, node.readers = call, []
+        for r in access.reads:
+            self._nodes.setdefault(r, _Node()).readers.append(call)
+        return waits

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ._futures import FUTURE_ID_PATTERN, REFERENCE_PATTERN
@@ -35,12 +36,19 @@ __all__ = (
     "AWAIT_TOOL",
     "AWAIT_TOOL_NAME",
     "PROMPT_ADDENDUM",
+    "AwaitRequest",
+    "await_text",
     "delivery_text",
     "future_tool_definition",
+    "parse_await",
     "pending_text",
+    "settled_line",
+    "still_pending_line",
+    "unknown_futures_text",
 )
 
 AWAIT_TOOL_NAME = "await_future"
+"""The name of the runtime's own tool; no user tool may take it in the async modes."""
 
 PROMPT_ADDENDUM = """\
 Tools run asynchronously. Calling a tool returns a future id such as future_3 at once, \
@@ -76,6 +84,47 @@ AWAIT_TOOL: Mapping[str, Any] = {
     },
 }
 
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AwaitRequest:
+    """The decoded arguments of an ``await_future`` call."""
+
+    future_ids: tuple[str, ...]
+    timeout: float | None = None
+    """Seconds to wait at most; ``None`` waits until every future has settled."""
+
+
+def parse_await(arguments: Mapping[str, Any]) -> AwaitRequest:
+    """Check ``await_future``'s decoded arguments; raise :class:`ValueError` with a message
+    for the model.  A single id given as a string is accepted as a list of one."""
+    ids = arguments.get("future_ids")
+    if isinstance(ids, str):
+        ids = [ids]
+    if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
+        raise ValueError(f"{AWAIT_TOOL_NAME} needs future_ids: a list of future ids")
+    timeout = arguments.get("timeout")
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0
+    ):
+        raise ValueError("timeout must be a positive number")
+    return AwaitRequest(future_ids=tuple(ids), timeout=timeout)
+
+
+def unknown_futures_text(unknown: Sequence[str], issued: int) -> str:
+    """The error text of an ``await_future`` call naming futures that do not exist."""
+    return f"unknown future id(s): {', '.join(unknown)} (futures issued so far: {issued})"
+
+
+def still_pending_line(future_id: str, timeout: float) -> str:
+    """An ``await_future`` result line for a future its timeout did not see settle."""
+    return f"{future_id} still pending after {timeout:g} s"
+
+
+def await_text(lines: Sequence[str]) -> str:
+    """The result text of an ``await_future`` call: one line per future, in the order asked."""
+    return "\n".join(lines)
+
+
 _REFERENCE_SCHEMA = {
     "type": "string",
     "pattern": REFERENCE_PATTERN,
@@ -110,6 +159,8 @@ def pending_text(future_id: str) -> str:
 
 
 def settled_line(future_id: str, content: str, *, is_error: bool) -> str:
+    """One settled future as the model reads it: ``future_3 = <value>`` or
+    ``future_3 failed: <reason>``."""
     if is_error:
         return f"{future_id} failed: {content.removeprefix('Error: ')}"
     return f"{future_id} = {content}"

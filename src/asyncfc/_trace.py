@@ -39,7 +39,6 @@ Invariants:
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -50,13 +49,17 @@ import anyio
 __all__ = ("Interval", "IntervalKind", "Trace", "TraceMetrics", "longest_path", "union_length")
 
 IntervalKind = Literal["model", "tool"]
+"""``"model"``: one model request (M); ``"tool"``: one function execution (E)."""
 
-TRACE_SCHEMA_VERSION = 2
-"""2 added ``user_turn`` and ``awaited``; version-1 rows still load."""
+TRACE_SCHEMA_VERSION = 3
+"""3 renamed ``turn`` to ``request`` and added ``input_tokens``, ``output_tokens`` and
+``submitted``; 2 added ``user_turn`` and ``awaited``.  Rows of versions 1 and 2 still load."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class Interval:
+    """One model request or one function execution, with what the DAG needs to know of it."""
+
     kind: IntervalKind
     start: float
     end: float
@@ -66,8 +69,9 @@ class Interval:
     future_id: str | None = None
     depends_on: tuple[str, ...] = ()
     """Call ids this execution had to wait for (data dependencies and label conflicts)."""
-    turn: int = 0
-    """Index of the model request that emitted the call (or, for M, the request itself)."""
+    request: int = 0
+    """Index of the model request that emitted the call (or, for M, the request itself),
+    counted over the whole run."""
     ok: bool = True
     user_turn: int = 0
     """Index of the user turn (prompt) the call or model request belongs to."""
@@ -75,9 +79,18 @@ class Interval:
     """Call ids whose outcome the model read through ``await_future`` in this user turn, in
     requests before the one that emitted this call (earlier user turns are covered by the
     user-turn barrier, so they are not repeated here).  Empty for M intervals."""
+    input_tokens: int = 0
+    """M only: prompt tokens the request was charged (the whole conversation is re-read on
+    every request), from the provider's usage or the scripted model's estimate."""
+    output_tokens: int = 0
+    """M only: tokens the model generated for the request."""
+    submitted: float | None = None
+    """E only: when the call was submitted; ``start - submitted`` is the time it waited for
+    its dependencies, a conflicting call or a free slot."""
 
     @property
     def duration(self) -> float:
+        """``end - start``."""
         return self.end - self.start
 
 
@@ -133,11 +146,16 @@ def union_length(intervals: Iterable[tuple[float, float]]) -> float:
 
 @dataclass(frozen=True, kw_only=True)
 class TraceMetrics:
+    """Time and cost of one trace (see the module docstring for the definitions)."""
+
     wall: float
     """From the first interval's start to the last one's end."""
     t_llm: float
+    """Summed length of the model requests."""
     t_tool: float
+    """Summed length of the function executions."""
     t_cp: float
+    """Function time on the critical path of the dependency DAG."""
     bound: float
     """The paper's R: the best speed-up over synchronous calling this run's DAG allows."""
     saving: float
@@ -146,7 +164,14 @@ class TraceMetrics:
     parallel_saving: float
     """Δ_F‖F: time saved by running functions side by side."""
     model_calls: int
+    """Model requests made: what a provider bills per request."""
     tool_calls: int
+    """Function executions (calls rejected before running are not counted)."""
+    input_tokens: int = 0
+    """Prompt tokens over all model requests (a prompt re-read by a later request counts
+    again)."""
+    output_tokens: int = 0
+    """Generated tokens over all model requests."""
 
 
 @dataclass
@@ -154,29 +179,18 @@ class Trace:
     """Collects intervals; safe to share between concurrent tasks (one event loop)."""
 
     intervals: list[Interval] = field(default_factory=list)
-    _notes: dict[str, tuple[int, tuple[str, ...]]] = field(
-        default_factory=dict, init=False, repr=False, compare=False
-    )
-    """Call id → (user turn, awaited) given by :meth:`annotate`, until its interval arrives."""
 
     @staticmethod
     def now() -> float:
+        """The trace's clock: :func:`anyio.current_time`."""
         return anyio.current_time()
 
-    def annotate(self, call_id: str, *, user_turn: int, awaited: Sequence[str] = ()) -> None:
-        """Say in which user turn ``call_id`` was emitted and which outcomes the model had
-        awaited by then.  The agent knows this, the component that runs the call and records
-        its interval does not: the note is applied when that tool interval is :meth:`add`-ed."""
-        self._notes[call_id] = (user_turn, tuple(awaited))
-
     def add(self, interval: Interval) -> None:
-        if interval.kind == "tool" and interval.call_id is not None:
-            note = self._notes.pop(interval.call_id, None)
-            if note is not None:
-                interval = dataclasses.replace(interval, user_turn=note[0], awaited=note[1])
+        """Record one finished interval."""
         self.intervals.append(interval)
 
     def of_kind(self, kind: IntervalKind) -> list[Interval]:
+        """The intervals of one kind, in the order they were added."""
         return [i for i in self.intervals if i.kind == kind]
 
     def critical_path(self) -> float:
@@ -222,6 +236,8 @@ class Trace:
             parallel_saving=s_e - d_e,
             model_calls=len(m),
             tool_calls=len(e),
+            input_tokens=sum(i.input_tokens for i in self.of_kind("model")),
+            output_tokens=sum(i.output_tokens for i in self.of_kind("model")),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -232,6 +248,8 @@ class Trace:
             row = asdict(iv)
             row["start"] = iv.start - origin
             row["end"] = iv.end - origin
+            if iv.submitted is not None:
+                row["submitted"] = iv.submitted - origin
             row["depends_on"] = list(iv.depends_on)
             row["awaited"] = list(iv.awaited)
             rows.append(row)
@@ -242,20 +260,20 @@ class Trace:
         }
 
     def to_json(self, **kwargs: Any) -> str:
+        """:meth:`to_dict` as JSON text; ``kwargs`` go to :func:`json.dumps`."""
         return json.dumps(self.to_dict(), **kwargs)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Trace:
+        """The trace of a :meth:`to_dict` result (any schema version up to the current one)."""
         rows: Sequence[dict[str, Any]] = data["intervals"]
-        return cls(
-            [
-                Interval(
-                    **{
-                        **r,
-                        "depends_on": tuple(r.get("depends_on", ())),
-                        "awaited": tuple(r.get("awaited", ())),
-                    }
-                )
-                for r in rows
-            ]
-        )
+        return cls([_interval_of(r) for r in rows])
+
+
+def _interval_of(row: dict[str, Any]) -> Interval:
+    fields = dict(row)
+    if "turn" in fields:  # versions 1 and 2 called the request index "turn"
+        fields["request"] = fields.pop("turn")
+    fields["depends_on"] = tuple(fields.get("depends_on", ()))
+    fields["awaited"] = tuple(fields.get("awaited", ()))
+    return Interval(**fields)
