@@ -1,4 +1,12 @@
-"""What the three adapters share: SDK error mapping, stream plumbing and the emission rule.
+"""What the three SDK adapters share: their base class, SDK error mapping, stream plumbing and
+the emission rule.
+
+**Shape.**  :class:`SDKModel` owns what is the same for every SDK adapter: the constructor's
+``model`` / ``client``, the request fields every provider names alike (``model``,
+``temperature``, ``ModelSettings.extra`` last so it can override anything), ``request`` and
+``stream`` with their error translation and the stream's lifetime.  Each adapter module keeps
+only its provider's translation: the request fields that differ, the SDK call, and the
+conversion of a response or of a stream's events (a :class:`StreamState`).
 
 **Emission rule** (streaming).  A call is handed to the caller as :class:`ToolCallDone` only
 once the wire says its arguments are complete, and never twice:
@@ -16,16 +24,32 @@ once the wire says its arguments are complete, and never twice:
 The final :class:`StreamDone` response is built from the very :class:`ToolCall` objects that
 were emitted, in order: ``StreamDone.response.message.tool_calls[i]`` is the call emitted with
 ``index=i`` (same id, same object).  A caller that dispatched calls early dedupes by id.
+
+**Parse once.**  Deciding completeness means parsing a call's text arguments; when they parse
+to a JSON object the emitted call carries that object as :attr:`ToolCall.decoded`, so the
+runtime does not parse them again.  The parser is the runtime's own
+(``pydantic_core.from_json``), so ``decoded`` is exactly what the runtime would have decoded.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import aclosing, asynccontextmanager, contextmanager
-from dataclasses import dataclass, field
+import os
+from abc import ABC, abstractmethod
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
+from contextlib import AbstractAsyncContextManager, aclosing, asynccontextmanager, contextmanager
+from dataclasses import dataclass, field, replace
 from types import ModuleType
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
+
+import pydantic_core
 
 from asyncfc._calls import ToolCall
 from asyncfc._errors import (
@@ -35,7 +59,20 @@ from asyncfc._errors import (
     ModelResponseError,
     ModelTimeoutError,
 )
-from asyncfc._messages import StreamEvent, ToolCallDone
+from asyncfc._messages import (
+    AssistantMessage,
+    Message,
+    ModelResponse,
+    ModelSettings,
+    StreamDone,
+    StreamEvent,
+    TextDelta,
+    ToolCallDone,
+    Usage,
+)
+
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI
 
 TRUNCATION_REASONS = frozenset(
     {"length", "max_tokens", "max_output_tokens", "model_context_window_exceeded"}
@@ -43,13 +80,17 @@ TRUNCATION_REASONS = frozenset(
 """Finish reasons meaning the token limit cut the turn (open calls are then incomplete)."""
 
 
-def is_complete_json(text: str) -> bool:
-    """Whether ``text`` is one whole JSON value (a cut-off one is not)."""
+def parsed(call: ToolCall) -> tuple[ToolCall, bool]:
+    """``(call, complete)``: whether the call's text arguments are one whole JSON value (a
+    cut-off text is not), and the call with :attr:`~ToolCall.decoded` set when that value is a
+    JSON object.  Arguments that are already a mapping, or already decoded, are not parsed."""
+    if not isinstance(call.arguments, str) or call.decoded is not None:
+        return call, True
     try:
-        json.loads(text)
+        value = pydantic_core.from_json(call.arguments)
     except ValueError:
-        return False
-    return True
+        return call, False
+    return (replace(call, decoded=value) if isinstance(value, dict) else call), True
 
 
 def provider_message(exc: Any) -> str:
@@ -112,6 +153,7 @@ class OpenCall:
     parts: list[str] = field(default_factory=list)
 
     def call(self) -> ToolCall:
+        """The call as written so far (its argument text may be cut off)."""
         return ToolCall(id=self.id, name=self.name, arguments="".join(self.parts))
 
 
@@ -127,8 +169,8 @@ class CallEmitter:
         truncation (the model went on to something else), so the call is emitted even with
         bad JSON; otherwise a call with bad JSON is held until the next wire event."""
         out = self.release(truncated=False)
-        bad = isinstance(call.arguments, str) and not is_complete_json(call.arguments)
-        if bad and not proven:
+        call, complete = parsed(call)
+        if not complete and not proven:
             self._held = call
             return out
         return [*out, self._emit(call)]
@@ -143,15 +185,52 @@ class CallEmitter:
     def finish(self, open_calls: list[ToolCall], *, truncated: bool) -> list[StreamEvent]:
         """The turn ended: decide for the held call and the calls no signal completed yet."""
         out = self.release(truncated=truncated)
-        for call in open_calls:
-            cut = isinstance(call.arguments, str) and not is_complete_json(call.arguments)
-            if not (truncated and cut):
+        for started in open_calls:
+            call, complete = parsed(started)
+            if complete or not truncated:
                 out.append(self._emit(call))
         return out
 
     def _emit(self, call: ToolCall) -> ToolCallDone:
         self.calls.append(call)
         return ToolCallDone(call=call, index=len(self.calls) - 1)
+
+
+@dataclass
+class TurnStream:
+    """Base of the adapters' stream states: the emitter, the text so far, and the response
+    that the terminal event completes (see :class:`StreamState`)."""
+
+    provider: ClassVar[str]
+    unterminated: ClassVar[str]
+    """The error message for a stream that ended without its terminal event."""
+
+    emitter: CallEmitter = field(default_factory=CallEmitter)
+    text: list[str] = field(default_factory=list)
+    final: ModelResponse | None = None
+
+    @property
+    def finished(self) -> bool:
+        """Whether the terminal event arrived (the rest of the stream is not read)."""
+        return self.final is not None
+
+    def text_delta(self, text: str) -> TextDelta:
+        """Record ``text`` as part of the message and hand it on."""
+        self.text.append(text)
+        return TextDelta(text=text)
+
+    def finalize(self, *, usage: Usage, finish_reason: str | None, model: str | None) -> None:
+        """The turn is over: its message is the text and exactly the emitted calls, in order."""
+        message = AssistantMessage(content="".join(self.text), tool_calls=tuple(self.emitter.calls))
+        self.final = ModelResponse(
+            message=message, usage=usage, finish_reason=finish_reason, model=model
+        )
+
+    def done(self) -> StreamDone:
+        """The whole turn, or :class:`~asyncfc.ModelResponseError` if it never finished."""
+        if self.final is None:
+            raise ModelResponseError(self.unterminated, provider=self.provider)
+        return StreamDone(response=self.final)
 
 
 async def guarded(
@@ -176,6 +255,7 @@ def drop_trailing_truncated(
 
 
 def set_if(kwargs: dict[str, Any], key: str, value: Any) -> None:
+    """``kwargs[key] = value`` unless ``value`` is ``None`` (then the SDK default applies)."""
     if value is not None:
         kwargs[key] = value
 
@@ -206,3 +286,170 @@ async def open_stream(
         finally:
             with translated_errors(sdk, provider):
                 await raw.close()
+
+
+C = TypeVar("C")
+"""An SDK client type."""
+R = TypeVar("R")
+"""What an SDK returns for a request without streaming."""
+E = TypeVar("E")
+"""One event of an SDK stream."""
+E_contra = TypeVar("E_contra", contravariant=True)
+
+
+def make_client(
+    factory: Callable[..., C],
+    client: C | None,
+    *,
+    base_url: str | None,
+    api_key: str | None,
+    max_retries: int | None,
+    timeout: float | None,
+) -> C:
+    """``client`` as given, or ``factory(...)`` with those of the SDK settings that are set."""
+    if client is not None:
+        return client
+    kwargs: dict[str, Any] = {}
+    set_if(kwargs, "base_url", base_url)
+    set_if(kwargs, "api_key", api_key)
+    set_if(kwargs, "max_retries", max_retries)
+    set_if(kwargs, "timeout", timeout)
+    return factory(**kwargs)
+
+
+def make_openai_client(
+    client: AsyncOpenAI | None,
+    base_url: str | None,
+    api_key: str | None,
+    max_retries: int | None,
+    timeout: float | None,
+) -> AsyncOpenAI:
+    """``client`` as given, or a new ``AsyncOpenAI`` with the given SDK settings.  A
+    ``base_url`` without any key (argument or ``OPENAI_API_KEY``) gets a placeholder key: local
+    OpenAI-compatible servers usually take none, and the SDK refuses to start without one."""
+    import openai
+
+    if api_key is None and base_url is not None and not os.environ.get("OPENAI_API_KEY"):
+        api_key = "unused"
+    return make_client(
+        openai.AsyncOpenAI,
+        client,
+        base_url=base_url,
+        api_key=api_key,
+        max_retries=max_retries,
+        timeout=timeout,
+    )
+
+
+class StreamState(Protocol[E_contra]):
+    """One streamed turn being translated: the adapter feeds it the SDK's events in order."""
+
+    def feed(self, event: E_contra) -> list[StreamEvent]:
+        """The events (text, completed calls) that ``event`` lets the caller have now."""
+        ...
+
+    @property
+    def finished(self) -> bool:
+        """Whether the terminal event arrived (the rest of the stream is not read)."""
+        ...
+
+    def done(self) -> StreamDone:
+        """The whole turn; raises :class:`~asyncfc.ModelResponseError` when the stream ended
+        without its terminal event."""
+        ...
+
+
+class SDKModel(ABC, Generic[C, R, E]):
+    """Base of the adapters over an official SDK: a :class:`~asyncfc.ChatModel` whose
+    ``request`` and ``stream`` send one SDK ``create`` call per turn.
+
+    Subclasses give the provider's name (``provider``) and translation: :meth:`_fields`,
+    :meth:`_create`, :meth:`_response` and :meth:`_stream_state` (see the module docstring).
+    """
+
+    provider: ClassVar[str]
+    """The provider name carried by the typed errors (``"openai"``, ``"anthropic"``)."""
+
+    def __init__(self, model: str, client: C, sdk: ModuleType) -> None:
+        self.model = model
+        """The model name sent with every request."""
+        self.client = client
+        """The SDK client the requests go through (its retries and timeouts apply)."""
+        self._sdk = sdk
+
+    @abstractmethod
+    def _fields(
+        self,
+        messages: Sequence[Message],
+        tools: Sequence[Mapping[str, Any]],
+        settings: ModelSettings,
+    ) -> dict[str, Any]:
+        """The request fields in the provider's own terms: conversation, tools, token limit."""
+
+    @abstractmethod
+    async def _create(self, kwargs: dict[str, Any]) -> Any:
+        """The SDK's ``create(**kwargs)``: a response, or with ``stream=True`` a stream."""
+
+    @abstractmethod
+    def _response(self, result: R, /) -> ModelResponse:
+        """The turn in a non-streaming SDK result."""
+
+    @abstractmethod
+    def _stream_state(self) -> StreamState[E]:
+        """A fresh translation state for one streamed turn."""
+
+    def _kwargs(
+        self,
+        messages: Sequence[Message],
+        tools: Sequence[Mapping[str, Any]],
+        settings: ModelSettings,
+        *,
+        stream: bool,
+    ) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {"model": self.model, **self._fields(messages, tools, settings)}
+        set_if(kwargs, "temperature", settings.temperature)
+        kwargs.update(settings.extra)
+        if stream:
+            kwargs["stream"] = True
+            self._streaming(kwargs)
+        return kwargs
+
+    def _streaming(self, kwargs: dict[str, Any]) -> None:
+        """Add what a streamed request needs beyond ``stream=True`` (nothing by default)."""
+
+    async def request(
+        self,
+        messages: Sequence[Message],
+        tools: Sequence[Mapping[str, Any]],
+        settings: ModelSettings,
+    ) -> ModelResponse:
+        """One whole assistant turn; SDK and transport failures raise
+        :class:`~asyncfc.ModelAPIError` subclasses."""
+        kwargs = self._kwargs(messages, tools, settings, stream=False)
+        with translated_errors(self._sdk, self.provider):
+            result: R = await self._create(kwargs)
+            return self._response(result)
+
+    def stream(
+        self,
+        messages: Sequence[Message],
+        tools: Sequence[Mapping[str, Any]],
+        settings: ModelSettings,
+    ) -> AbstractAsyncContextManager[AsyncIterator[StreamEvent]]:
+        """One assistant turn as events, under the emission rule of
+        :mod:`asyncfc.models._common`; the stream is closed when the context exits."""
+        kwargs = self._kwargs(messages, tools, settings, stream=True)
+
+        async def start() -> Any:
+            return await self._create(kwargs)
+
+        return open_stream(start, self._events, self._sdk, self.provider)
+
+    async def _events(self, events: AsyncIterator[E]) -> AsyncGenerator[StreamEvent, None]:
+        state = self._stream_state()
+        async for event in events:
+            for out in state.feed(event):
+                yield out
+            if state.finished:
+                break
+        yield state.done()
