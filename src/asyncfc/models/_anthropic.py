@@ -39,12 +39,11 @@ from asyncfc._messages import (
 from ._common import (
     TRUNCATION_REASONS,
     OpenCall,
-    SDKModel,
-    TurnStream,
     drop_trailing_truncated,
     make_client,
     set_if,
 )
+from ._sdk_model import SDKModel, TurnStream
 
 if TYPE_CHECKING:
     from anthropic import AsyncAnthropic
