@@ -14,9 +14,11 @@ from loopback import (
     CHAT_DONE,
     Loopback,
     chat_chunk,
+    chat_completion,
     chat_fragment,
     chat_usage_chunk,
     drain,
+    json_reply,
     responses_body,
     responses_call_events,
     responses_call_item,
@@ -25,8 +27,15 @@ from loopback import (
     stream_reply,
 )
 
-from asyncfc import ToolCall, ToolExecutor, Toolset
-from asyncfc._messages import ModelSettings, StreamEvent, ToolCallDone, UserMessage
+from asyncfc import ToolCall, ToolExecutor, ToolResult, Toolset
+from asyncfc._messages import (
+    AssistantMessage,
+    ModelSettings,
+    StreamEvent,
+    ToolCallDone,
+    ToolResultsMessage,
+    UserMessage,
+)
 from asyncfc.models import OpenAIChatModel, OpenAIResponsesModel
 
 pytestmark = pytest.mark.anyio
@@ -84,6 +93,24 @@ async def test_responses_stream_hands_on_the_decoded_arguments(
     good, not_an_object = emitted(await drain(responses, ASK, TOOLS, SETTINGS, []))
     assert good.decoded == json.loads(ARGS)
     assert not_an_object.decoded is None
+
+
+async def test_the_provider_gets_back_the_text_it_wrote(
+    chat: OpenAIChatModel, server: Loopback
+) -> None:
+    written = '{ "city" :"Paris",  "days": [1,2] }'  # not how json.dumps would write it
+    server.add(stream_reply(chat_steps((0, "c1", written))))
+    [call] = emitted(await drain(chat, ASK, TOOLS, SETTINGS, []))
+    assert call.decoded == {"city": "Paris", "days": [1, 2]}
+    result = ToolResult(call_id="c1", name="get_weather", content="sunny")
+    conversation = [
+        *ASK,
+        AssistantMessage(tool_calls=(call,)),
+        ToolResultsMessage(results=(result,)),
+    ]
+    server.add(json_reply(chat_completion("Sunny.")))
+    await chat.request(conversation, TOOLS, SETTINGS)
+    assert server.last["messages"][1]["tool_calls"][0]["function"]["arguments"] == written
 
 
 @pytest.fixture
