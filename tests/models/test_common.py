@@ -60,7 +60,15 @@ def test_a_complete_object_is_handed_on_decoded(text: str) -> None:
     assert emitter.calls == [call]
 
 
-@pytest.mark.parametrize("text", ["{city: Paris", "[1, 2]", '"text"', ""])
+DEEP = '{"a": ' + "[" * 100_000 + "]" * 100_000 + "}"
+"""Valid JSON nested past every parser's depth limit (``json.loads`` raises RecursionError)."""
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["{city: Paris", "[1, 2]", '"text"', "", DEEP],
+    ids=["bad", "array", "string", "empty", "deep"],
+)
 def test_invalid_json_or_a_non_object_leaves_decoded_none(text: str) -> None:
     emitter = CallEmitter()
     [call] = emitted(emitter.complete(ToolCall(id="c1", name="f", arguments=text), proven=True))
