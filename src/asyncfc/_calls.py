@@ -11,7 +11,7 @@ Invariants:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 __all__ = ("ErrorKind", "ToolCall", "ToolResult")
@@ -39,6 +39,11 @@ class ToolCall:
     id: str
     name: str
     arguments: str | Mapping[str, Any] = "{}"
+    decoded: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+    """The arguments already parsed from ``arguments`` by whoever built the call; consumers
+    use it instead of parsing ``arguments`` again; it must equal the parse of ``arguments``.
+    ``None`` when nobody parsed them (or they are not a JSON object).  Wire formats still send
+    ``arguments`` itself back to the provider."""
 
 
 @dataclass(frozen=True, kw_only=True)

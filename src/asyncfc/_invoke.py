@@ -83,6 +83,8 @@ def lookup(call: ToolCall, toolset: Toolset) -> Tool:
 
 def decode_arguments(call: ToolCall) -> dict[str, Any]:
     """The call's arguments as a dict; raises :class:`ArgumentsError` for bad JSON."""
+    if call.decoded is not None:  # already parsed by whoever built the call
+        return dict(call.decoded)
     raw = call.arguments
     if type(raw) is not str:
         if isinstance(raw, Mapping):

@@ -1,7 +1,10 @@
 """Provider adapters implementing :class:`~asyncfc.ChatModel`, and a local model server.
 
 Each adapter imports its SDK only when constructed, so ``asyncfc`` needs neither SDK;
-install the ``openai`` or ``anthropic`` extra for the one you use.  :class:`LlamaServer`
+install the ``openai`` or ``anthropic`` extra for the one you use.  The three SDK adapters
+share one base (:class:`~asyncfc.models._sdk_model.SDKModel`: constructor, ``request``,
+``stream``) and one emission rule for streamed calls; each module keeps only its provider's
+translation.  :class:`LlamaServer`
 runs a GGUF model behind an OpenAI-compatible endpoint (the ``local`` extra); see
 :mod:`asyncfc.models._llama_server`.  :class:`BoundedModel` wraps any model to bound the
 length of tool arguments for servers whose decoding grammar is the only thing that ends them

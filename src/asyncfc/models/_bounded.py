@@ -121,6 +121,7 @@ class BoundedModel:
         tools: Sequence[Mapping[str, Any]],
         settings: ModelSettings,
     ) -> ModelResponse:
+        """``model.request`` with the tool definitions bounded."""
         return await self.model.request(messages, self.bounds.tools(tools), settings)
 
     def stream(
@@ -129,4 +130,5 @@ class BoundedModel:
         tools: Sequence[Mapping[str, Any]],
         settings: ModelSettings,
     ) -> AbstractAsyncContextManager[AsyncIterator[StreamEvent]]:
+        """``model.stream`` with the tool definitions bounded."""
         return self.model.stream(messages, self.bounds.tools(tools), settings)

@@ -1,4 +1,5 @@
-"""What the three adapters share: SDK error mapping, stream plumbing and the emission rule.
+"""What the three SDK adapters share below their base class (:mod:`._sdk_model`): client
+construction, SDK error mapping, stream plumbing and the emission rule.
 
 **Emission rule** (streaming).  A call is handed to the caller as :class:`ToolCallDone` only
 once the wire says its arguments are complete, and never twice:
@@ -16,16 +17,23 @@ once the wire says its arguments are complete, and never twice:
 The final :class:`StreamDone` response is built from the very :class:`ToolCall` objects that
 were emitted, in order: ``StreamDone.response.message.tool_calls[i]`` is the call emitted with
 ``index=i`` (same id, same object).  A caller that dispatched calls early dedupes by id.
+
+**Parse once.**  Deciding completeness means parsing a call's text arguments; when they parse
+to a JSON object the emitted call carries that object as :attr:`ToolCall.decoded`, so the
+runtime does not parse them again.  The parser is the runtime's own
+(``pydantic_core.from_json``), so ``decoded`` is exactly what the runtime would have decoded.
 """
 
 from __future__ import annotations
 
-import json
+import os
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import aclosing, asynccontextmanager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import ModuleType
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+import pydantic_core
 
 from asyncfc._calls import ToolCall
 from asyncfc._errors import (
@@ -37,19 +45,26 @@ from asyncfc._errors import (
 )
 from asyncfc._messages import StreamEvent, ToolCallDone
 
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI
+
 TRUNCATION_REASONS = frozenset(
     {"length", "max_tokens", "max_output_tokens", "model_context_window_exceeded"}
 )
 """Finish reasons meaning the token limit cut the turn (open calls are then incomplete)."""
 
 
-def is_complete_json(text: str) -> bool:
-    """Whether ``text`` is one whole JSON value (a cut-off one is not)."""
+def parsed(call: ToolCall) -> tuple[ToolCall, bool]:
+    """``(call, complete)``: whether the call's text arguments are one whole JSON value (a
+    cut-off text is not), and the call with :attr:`~ToolCall.decoded` set when that value is a
+    JSON object.  Arguments that are already a mapping, or already decoded, are not parsed."""
+    if not isinstance(call.arguments, str) or call.decoded is not None:
+        return call, True
     try:
-        json.loads(text)
+        value = pydantic_core.from_json(call.arguments)
     except ValueError:
-        return False
-    return True
+        return call, False
+    return (replace(call, decoded=value) if isinstance(value, dict) else call), True
 
 
 def provider_message(exc: Any) -> str:
@@ -112,6 +127,7 @@ class OpenCall:
     parts: list[str] = field(default_factory=list)
 
     def call(self) -> ToolCall:
+        """The call as written so far (its argument text may be cut off)."""
         return ToolCall(id=self.id, name=self.name, arguments="".join(self.parts))
 
 
@@ -127,8 +143,8 @@ class CallEmitter:
         truncation (the model went on to something else), so the call is emitted even with
         bad JSON; otherwise a call with bad JSON is held until the next wire event."""
         out = self.release(truncated=False)
-        bad = isinstance(call.arguments, str) and not is_complete_json(call.arguments)
-        if bad and not proven:
+        call, complete = parsed(call)
+        if not complete and not proven:
             self._held = call
             return out
         return [*out, self._emit(call)]
@@ -143,9 +159,9 @@ class CallEmitter:
     def finish(self, open_calls: list[ToolCall], *, truncated: bool) -> list[StreamEvent]:
         """The turn ended: decide for the held call and the calls no signal completed yet."""
         out = self.release(truncated=truncated)
-        for call in open_calls:
-            cut = isinstance(call.arguments, str) and not is_complete_json(call.arguments)
-            if not (truncated and cut):
+        for started in open_calls:
+            call, complete = parsed(started)
+            if complete or not truncated:
                 out.append(self._emit(call))
         return out
 
@@ -176,6 +192,7 @@ def drop_trailing_truncated(
 
 
 def set_if(kwargs: dict[str, Any], key: str, value: Any) -> None:
+    """``kwargs[key] = value`` unless ``value`` is ``None`` (then the SDK default applies)."""
     if value is not None:
         kwargs[key] = value
 
@@ -206,3 +223,51 @@ async def open_stream(
         finally:
             with translated_errors(sdk, provider):
                 await raw.close()
+
+
+C = TypeVar("C")
+"""An SDK client type."""
+
+
+def make_client(
+    factory: Callable[..., C],
+    client: C | None,
+    *,
+    base_url: str | None,
+    api_key: str | None,
+    max_retries: int | None,
+    timeout: float | None,
+) -> C:
+    """``client`` as given, or ``factory(...)`` with those of the SDK settings that are set."""
+    if client is not None:
+        return client
+    kwargs: dict[str, Any] = {}
+    set_if(kwargs, "base_url", base_url)
+    set_if(kwargs, "api_key", api_key)
+    set_if(kwargs, "max_retries", max_retries)
+    set_if(kwargs, "timeout", timeout)
+    return factory(**kwargs)
+
+
+def make_openai_client(
+    client: AsyncOpenAI | None,
+    base_url: str | None,
+    api_key: str | None,
+    max_retries: int | None,
+    timeout: float | None,
+) -> AsyncOpenAI:
+    """``client`` as given, or a new ``AsyncOpenAI`` with the given SDK settings.  A
+    ``base_url`` without any key (argument or ``OPENAI_API_KEY``) gets a placeholder key: local
+    OpenAI-compatible servers usually take none, and the SDK refuses to start without one."""
+    import openai
+
+    if api_key is None and base_url is not None and not os.environ.get("OPENAI_API_KEY"):
+        api_key = "unused"
+    return make_client(
+        openai.AsyncOpenAI,
+        client,
+        base_url=base_url,
+        api_key=api_key,
+        max_retries=max_retries,
+        timeout=timeout,
+    )

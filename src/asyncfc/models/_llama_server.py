@@ -176,6 +176,7 @@ class LlamaServer:
 
     @property
     def model(self) -> str:
+        """The model name to request from the server (its ``model_alias``)."""
         return self.model_alias
 
     @property
@@ -190,6 +191,7 @@ class LlamaServer:
 
     @property
     def running(self) -> bool:
+        """Whether the server process was started and has not exited."""
         return self._process is not None and self._process.poll() is None
 
     def command(self, port: int) -> list[str]:

@@ -10,9 +10,7 @@ any ``finish_reason`` raises :class:`~asyncfc.ModelResponseError`.
 
 from __future__ import annotations
 
-import os
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -25,19 +23,17 @@ from asyncfc._messages import (
     ModelSettings,
     StreamDone,
     StreamEvent,
-    TextDelta,
     Usage,
 )
 
 from ._common import (
     TRUNCATION_REASONS,
-    CallEmitter,
     OpenCall,
     drop_trailing_truncated,
-    open_stream,
+    make_openai_client,
     set_if,
-    translated_errors,
 )
+from ._sdk_model import SDKModel, TurnStream
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
@@ -47,47 +43,31 @@ if TYPE_CHECKING:
 __all__ = ("MaxTokensParam", "OpenAIChatModel")
 
 MaxTokensParam = Literal["max_completion_tokens", "max_tokens"]
+"""The request field that carries :attr:`ModelSettings.max_tokens`."""
 
 PROVIDER = "openai"
 
 
-def make_openai_client(
-    client: AsyncOpenAI | None,
-    base_url: str | None,
-    api_key: str | None,
-    max_retries: int | None,
-    timeout: float | None,
-) -> AsyncOpenAI:
-    """``client`` as given, or a new ``AsyncOpenAI`` with the given SDK settings."""
-    import openai
-
-    if client is not None:
-        return client
-    kwargs: dict[str, Any] = {}
-    set_if(kwargs, "base_url", base_url)
-    set_if(kwargs, "max_retries", max_retries)
-    set_if(kwargs, "timeout", timeout)
-    if api_key is None and base_url is not None and not os.environ.get("OPENAI_API_KEY"):
-        api_key = "unused"  # local OpenAI-compatible servers usually take no key
-    set_if(kwargs, "api_key", api_key)
-    return openai.AsyncOpenAI(**kwargs)
-
-
 def _usage(usage: CompletionUsage | None) -> Usage:
+    """Prompt and completion tokens; OpenAI counts cached prompt tokens inside
+    ``prompt_tokens`` and reasoning tokens inside ``completion_tokens``."""
     if usage is None:
         return Usage()
     return Usage(input_tokens=usage.prompt_tokens or 0, output_tokens=usage.completion_tokens or 0)
 
 
-class OpenAIChatModel:
+class OpenAIChatModel(SDKModel["AsyncOpenAI", "ChatCompletion", "ChatCompletionChunk"]):
     """:class:`~asyncfc.ChatModel` over ``client.chat.completions.create``.
 
     Pass a ready ``client`` or the SDK settings (``base_url``, ``api_key``, ``max_retries``,
     ``timeout``); retries are the SDK's own.  ``max_tokens_param`` names the request field that
     carries :attr:`ModelSettings.max_tokens`: OpenAI's current ``max_completion_tokens`` by
     default, or the older ``max_tokens`` that some compatible servers (llama.cpp's) still read
-    instead.
+    instead.  Streams ask for usage (``stream_options.include_usage``) unless
+    ``ModelSettings.extra`` says otherwise.
     """
+
+    provider = PROVIDER
 
     def __init__(
         self,
@@ -102,79 +82,66 @@ class OpenAIChatModel:
     ) -> None:
         import openai
 
-        self.model = model
+        super().__init__(
+            model, make_openai_client(client, base_url, api_key, max_retries, timeout), openai
+        )
         self.max_tokens_param = max_tokens_param
-        self._sdk = openai
-        self.client = make_openai_client(client, base_url, api_key, max_retries, timeout)
+        """The request field that carries :attr:`ModelSettings.max_tokens`."""
 
-    def _kwargs(
+    def _fields(
         self,
         messages: Sequence[Message],
         tools: Sequence[Mapping[str, Any]],
         settings: ModelSettings,
     ) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"model": self.model, "messages": wire.chat_messages(messages)}
+        kwargs: dict[str, Any] = {"messages": wire.chat_messages(messages)}
         if tools:
             kwargs["tools"] = wire.chat_tools(tools)
             set_if(kwargs, "parallel_tool_calls", settings.parallel_tool_calls)
         set_if(kwargs, self.max_tokens_param, settings.max_tokens)
-        set_if(kwargs, "temperature", settings.temperature)
-        kwargs.update(settings.extra)
         return kwargs
 
-    async def request(
-        self,
-        messages: Sequence[Message],
-        tools: Sequence[Mapping[str, Any]],
-        settings: ModelSettings,
-    ) -> ModelResponse:
-        kwargs = self._kwargs(messages, tools, settings)
-        with translated_errors(self._sdk, PROVIDER):
-            completion: ChatCompletion = await self.client.chat.completions.create(**kwargs)
-            return _response(completion)
+    def _streaming(self, kwargs: dict[str, Any]) -> None:
+        # a stream reports usage (in a last chunk) only when asked to
+        kwargs["stream_options"] = {"include_usage": True, **kwargs.get("stream_options", {})}
 
-    def stream(
-        self,
-        messages: Sequence[Message],
-        tools: Sequence[Mapping[str, Any]],
-        settings: ModelSettings,
-    ) -> AbstractAsyncContextManager[AsyncIterator[StreamEvent]]:
-        kwargs = self._kwargs(messages, tools, settings)
-        kwargs["stream"] = True
-        kwargs.setdefault("stream_options", {"include_usage": True})
+    async def _create(self, kwargs: dict[str, Any]) -> Any:
+        return await self.client.chat.completions.create(**kwargs)
 
-        async def start() -> Any:
-            return await self.client.chat.completions.create(**kwargs)
+    def _response(self, completion: ChatCompletion, /) -> ModelResponse:
+        if not completion.choices:
+            raise ModelResponseError("openai response has no choices", provider=PROVIDER)
+        choice = completion.choices[0]
+        message = choice.message
+        raw = [tc.model_dump() for tc in message.tool_calls or () if tc.type == "function"]
+        calls = wire.chat_tool_calls_to_calls(raw)
+        truncated = choice.finish_reason in TRUNCATION_REASONS
+        calls = drop_trailing_truncated(calls, truncated, last_is_call=bool(calls))
+        return ModelResponse(
+            message=AssistantMessage(content=message.content or "", tool_calls=calls),
+            usage=_usage(completion.usage),
+            finish_reason=choice.finish_reason,
+            model=completion.model,
+        )
 
-        return open_stream(start, _events, self._sdk, PROVIDER)
-
-
-def _response(completion: ChatCompletion) -> ModelResponse:
-    if not completion.choices:
-        raise ModelResponseError("openai response has no choices", provider=PROVIDER)
-    choice = completion.choices[0]
-    message = choice.message
-    raw = [tc.model_dump() for tc in message.tool_calls or () if tc.type == "function"]
-    calls = wire.chat_tool_calls_to_calls(raw)
-    truncated = choice.finish_reason in TRUNCATION_REASONS
-    calls = drop_trailing_truncated(calls, truncated, last_is_call=bool(calls))
-    return ModelResponse(
-        message=AssistantMessage(content=message.content or "", tool_calls=calls),
-        usage=_usage(completion.usage),
-        finish_reason=choice.finish_reason,
-        model=completion.model,
-    )
+    def _stream_state(self) -> _ChatStream:
+        return _ChatStream()
 
 
 @dataclass
-class _ChatStream:
-    emitter: CallEmitter = field(default_factory=CallEmitter)
+class _ChatStream(TurnStream):
+    provider = PROVIDER
+    unterminated = "openai stream ended before a finish_reason (truncated stream)"
+
     open: dict[int, OpenCall] = field(default_factory=dict)
-    text: list[str] = field(default_factory=list)
     finish_reason: str | None = None
     usage: Usage = field(default_factory=Usage)
     model: str | None = None
     started: int = 0
+
+    @property
+    def finished(self) -> bool:
+        return False  # read to the end: the usage chunk comes after ``finish_reason``
 
     def feed(self, chunk: ChatCompletionChunk) -> list[StreamEvent]:
         self.model = chunk.model or self.model
@@ -186,8 +153,7 @@ class _ChatStream:
                 continue  # n > 1 is not supported: one assistant turn per request
             delta = choice.delta
             if delta is not None and delta.content:
-                self.text.append(delta.content)
-                out.append(TextDelta(text=delta.content))
+                out.append(self.text_delta(delta.content))
             for fragment in (delta.tool_calls if delta is not None else None) or ():
                 out.extend(self._fragment(fragment.index or 0, fragment))
             if choice.finish_reason is not None:
@@ -224,21 +190,6 @@ class _ChatStream:
         return self.emitter.finish(open_calls, truncated=reason in TRUNCATION_REASONS)
 
     def done(self) -> StreamDone:
-        if self.finish_reason is None:
-            raise ModelResponseError(
-                "openai stream ended before a finish_reason (truncated stream)",
-                provider=PROVIDER,
-            )
-        message = AssistantMessage(content="".join(self.text), tool_calls=tuple(self.emitter.calls))
-        response = ModelResponse(
-            message=message, usage=self.usage, finish_reason=self.finish_reason, model=self.model
-        )
-        return StreamDone(response=response)
-
-
-async def _events(chunks: AsyncIterator[ChatCompletionChunk]) -> AsyncGenerator[StreamEvent, None]:
-    state = _ChatStream()
-    async for chunk in chunks:
-        for event in state.feed(chunk):
-            yield event
-    yield state.done()
+        if self.finish_reason is not None:
+            self.finalize(usage=self.usage, finish_reason=self.finish_reason, model=self.model)
+        return super().done()

@@ -13,35 +13,30 @@ carried between turns: the conversation is re-sent in full each turn (stateless)
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from asyncfc import wire
 from asyncfc._calls import ToolCall
-from asyncfc._errors import ModelAPIError, ModelResponseError
+from asyncfc._errors import ModelAPIError
 from asyncfc._messages import (
     AssistantMessage,
     Message,
     ModelResponse,
     ModelSettings,
-    StreamDone,
     StreamEvent,
-    TextDelta,
     Usage,
 )
 
 from ._common import (
     TRUNCATION_REASONS,
-    CallEmitter,
     OpenCall,
     drop_trailing_truncated,
-    open_stream,
+    make_openai_client,
     set_if,
-    translated_errors,
 )
-from ._openai_chat import make_openai_client
+from ._sdk_model import SDKModel, TurnStream
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
@@ -52,12 +47,14 @@ __all__ = ("OpenAIResponsesModel",)
 PROVIDER = "openai"
 
 
-class OpenAIResponsesModel:
+class OpenAIResponsesModel(SDKModel["AsyncOpenAI", "Response", "ResponseStreamEvent"]):
     """:class:`~asyncfc.ChatModel` over ``client.responses.create``.
 
     Pass a ready ``client`` or the SDK settings (``base_url``, ``api_key``, ``max_retries``,
     ``timeout``); retries are the SDK's own.
     """
+
+    provider = PROVIDER
 
     def __init__(
         self,
@@ -71,51 +68,52 @@ class OpenAIResponsesModel:
     ) -> None:
         import openai
 
-        self.model = model
-        self._sdk = openai
-        self.client = make_openai_client(client, base_url, api_key, max_retries, timeout)
+        super().__init__(
+            model, make_openai_client(client, base_url, api_key, max_retries, timeout), openai
+        )
 
-    def _kwargs(
+    def _fields(
         self,
         messages: Sequence[Message],
         tools: Sequence[Mapping[str, Any]],
         settings: ModelSettings,
     ) -> dict[str, Any]:
         instructions, items = wire.responses_request(messages)
-        kwargs: dict[str, Any] = {"model": self.model, "input": items}
+        kwargs: dict[str, Any] = {"input": items}
         set_if(kwargs, "instructions", instructions)
         if tools:
             kwargs["tools"] = wire.responses_tools(tools)
             set_if(kwargs, "parallel_tool_calls", settings.parallel_tool_calls)
         set_if(kwargs, "max_output_tokens", settings.max_tokens)
-        set_if(kwargs, "temperature", settings.temperature)
-        kwargs.update(settings.extra)
         return kwargs
 
-    async def request(
-        self,
-        messages: Sequence[Message],
-        tools: Sequence[Mapping[str, Any]],
-        settings: ModelSettings,
-    ) -> ModelResponse:
-        kwargs = self._kwargs(messages, tools, settings)
-        with translated_errors(self._sdk, PROVIDER):
-            response: Response = await self.client.responses.create(**kwargs)
-            return _response(response)
+    async def _create(self, kwargs: dict[str, Any]) -> Any:
+        return await self.client.responses.create(**kwargs)
 
-    def stream(
-        self,
-        messages: Sequence[Message],
-        tools: Sequence[Mapping[str, Any]],
-        settings: ModelSettings,
-    ) -> AbstractAsyncContextManager[AsyncIterator[StreamEvent]]:
-        kwargs = self._kwargs(messages, tools, settings)
-        kwargs["stream"] = True
+    def _response(self, response: Response, /) -> ModelResponse:
+        reason, truncated = _finish_reason(response)
+        items = [
+            item.model_dump()
+            for item in response.output
+            if item.type == "function_call" and item.status != "incomplete"
+        ]
+        calls = wire.responses_items_to_calls(items)
+        # An item the server already marked incomplete was skipped above; otherwise a trailing
+        # call of a truncated response is the one the limit cut.
+        last = response.output[-1] if response.output else None
+        last_is_call = (
+            last is not None and last.type == "function_call" and last.status != "incomplete"
+        )
+        calls = drop_trailing_truncated(calls, truncated, last_is_call)
+        return ModelResponse(
+            message=AssistantMessage(content=_text(response), tool_calls=calls),
+            usage=_usage(response),
+            finish_reason=reason,
+            model=response.model,
+        )
 
-        async def start() -> Any:
-            return await self.client.responses.create(**kwargs)
-
-        return open_stream(start, _events, self._sdk, PROVIDER)
+    def _stream_state(self) -> _ResponsesStream:
+        return _ResponsesStream()
 
 
 def _finish_reason(response: Response) -> tuple[str | None, bool]:
@@ -131,6 +129,7 @@ def _finish_reason(response: Response) -> tuple[str | None, bool]:
 
 
 def _usage(response: Response) -> Usage:
+    """Input and output tokens; cached input and reasoning tokens are counted inside them."""
     usage = response.usage
     if usage is None:
         return Usage()
@@ -145,27 +144,6 @@ def _text(response: Response) -> str:
     return "".join(parts)
 
 
-def _response(response: Response) -> ModelResponse:
-    reason, truncated = _finish_reason(response)
-    items = [
-        item.model_dump()
-        for item in response.output
-        if item.type == "function_call" and item.status != "incomplete"
-    ]
-    calls = wire.responses_items_to_calls(items)
-    # An item the server already marked incomplete was skipped above; otherwise a trailing
-    # call of a truncated response is the one the limit cut.
-    last = response.output[-1] if response.output else None
-    last_is_call = last is not None and last.type == "function_call" and last.status != "incomplete"
-    calls = drop_trailing_truncated(calls, truncated, last_is_call)
-    return ModelResponse(
-        message=AssistantMessage(content=_text(response), tool_calls=calls),
-        usage=_usage(response),
-        finish_reason=reason,
-        model=response.model,
-    )
-
-
 def _is_cut(event: ResponseStreamEvent) -> bool:
     """Whether ``event`` reports that the token limit cut the output."""
     if event.type == "response.output_item.done":
@@ -174,18 +152,17 @@ def _is_cut(event: ResponseStreamEvent) -> bool:
 
 
 @dataclass
-class _ResponsesStream:
-    emitter: CallEmitter = field(default_factory=CallEmitter)
+class _ResponsesStream(TurnStream):
+    provider = PROVIDER
+    unterminated = "openai responses stream ended without response.completed (truncated stream)"
+
     open: dict[str, OpenCall] = field(default_factory=dict)
     """Calls by item id, from ``output_item.added`` until their arguments are done."""
-    text: list[str] = field(default_factory=list)
-    final: ModelResponse | None = None
 
     def feed(self, event: ResponseStreamEvent) -> list[StreamEvent]:
         out = self.emitter.release(truncated=_is_cut(event))
         if event.type == "response.output_text.delta":
-            self.text.append(event.delta)
-            out.append(TextDelta(text=event.delta))
+            out.append(self.text_delta(event.delta))
         elif event.type == "response.output_item.added" and event.item.type == "function_call":
             item = event.item
             self.open[item.id or item.call_id] = OpenCall(id=item.call_id, name=item.name)
@@ -217,26 +194,5 @@ class _ResponsesStream:
         open_calls = [started.call() for started in self.open.values()]
         self.open.clear()
         out = self.emitter.finish(open_calls, truncated=truncated)
-        message = AssistantMessage(content="".join(self.text), tool_calls=tuple(self.emitter.calls))
-        self.final = ModelResponse(
-            message=message, usage=_usage(response), finish_reason=reason, model=response.model
-        )
+        self.finalize(usage=_usage(response), finish_reason=reason, model=response.model)
         return out
-
-    def done(self) -> StreamDone:
-        if self.final is None:
-            raise ModelResponseError(
-                "openai responses stream ended without response.completed (truncated stream)",
-                provider=PROVIDER,
-            )
-        return StreamDone(response=self.final)
-
-
-async def _events(events: AsyncIterator[ResponseStreamEvent]) -> AsyncGenerator[StreamEvent, None]:
-    state = _ResponsesStream()
-    async for event in events:
-        for out in state.feed(event):
-            yield out
-        if state.final is not None:
-            break
-    yield state.done()
