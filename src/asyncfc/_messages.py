@@ -40,18 +40,24 @@ __all__ = (
 
 @dataclass(frozen=True, kw_only=True)
 class SystemMessage:
+    """The system prompt: instructions the model reads before the conversation."""
+
     content: str
     role: Literal["system"] = "system"
 
 
 @dataclass(frozen=True, kw_only=True)
 class UserMessage:
+    """A user's prompt, or the runtime's delivery of settled futures (async modes)."""
+
     content: str
     role: Literal["user"] = "user"
 
 
 @dataclass(frozen=True, kw_only=True)
 class AssistantMessage:
+    """One model reply: text, tool calls, or both."""
+
     content: str = ""
     tool_calls: tuple[ToolCall, ...] = ()
     role: Literal["assistant"] = "assistant"
@@ -70,6 +76,8 @@ Message = SystemMessage | UserMessage | AssistantMessage | ToolResultsMessage
 
 @dataclass(frozen=True, kw_only=True)
 class Usage:
+    """What one model request cost, in tokens, as the provider reported it."""
+
     input_tokens: int = 0
     output_tokens: int = 0
 
@@ -99,6 +107,8 @@ class ModelSettings:
 
 @dataclass(frozen=True, kw_only=True)
 class TextDelta:
+    """A piece of streamed reply text."""
+
     text: str
 
 

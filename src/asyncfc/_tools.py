@@ -478,6 +478,7 @@ class Toolset:
         return self._tools[name]
 
     def get(self, name: str) -> Tool | None:
+        """The tool called ``name``, or ``None``."""
         return self._tools.get(name)
 
     def __contains__(self, name: object) -> bool:
@@ -490,6 +491,7 @@ class Toolset:
         return len(self._tools)
 
     def names(self) -> list[str]:
+        """The tool names, in order."""
         return list(self._tools)
 
     def definitions(self) -> list[dict[str, Any]]:

@@ -216,6 +216,7 @@ class Trace:
         return max(longest_path(weights, preds)[: len(tools)], default=0.0)
 
     def metrics(self) -> TraceMetrics:
+        """Time, bound, savings and cost of this trace (see the module docstring)."""
         m = [(i.start, i.end) for i in self.of_kind("model")]
         e = [(i.start, i.end) for i in self.of_kind("tool")]
         s_m = sum(b - a for a, b in m)
