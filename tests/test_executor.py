@@ -793,3 +793,46 @@ async def test_an_escaping_base_exception_cancels_the_siblings_and_is_raised_as_
         await executor.run([call("1", "wait", {"n": 1}), call("2", "buggy")])
     assert probe.cancelled == [1]
     assert running_tasks() == tasks_before
+
+
+# --- respect_labels ---------------------------------------------------------------------------
+
+
+def test_concurrent_mode_can_honour_labels() -> None:
+    """Conflicting labelled calls keep the model's order, unlabelled tools serialize against
+    everything, the rest start at once (exact times on trio's MockClock)."""
+    from runtime_support import intervals_by_call, run_mock, timed_tool
+
+    tools = Toolset(
+        [
+            timed_tool("put", 1, reads=(), writes=["kv:/a"]),
+            timed_tool("get_b", 1, reads=["kv:/b"], writes=()),
+            timed_tool("raw", 1),
+        ]
+    )
+    calls = [
+        call("p1", "put", {"x": 1}),
+        call("g", "get_b", {"x": 2}),
+        call("p2", "put", {"x": 3}),
+        call("u", "raw", {"x": 4}),
+    ]
+
+    def spans(**options: Any) -> dict[str, tuple[float, float]]:
+        trace = Trace()
+
+        async def main() -> None:
+            batch = await ToolExecutor(toolset=tools, mode="concurrent", **options).run(
+                calls, trace=trace
+            )
+            assert [r.value for r in batch.results] == [1, 2, 3, 4]
+
+        run_mock(main)
+        return {k: (v.start, v.end) for k, v in intervals_by_call(trace).items()}
+
+    assert spans() == {"p1": (0, 1), "g": (0, 1), "p2": (0, 1), "u": (0, 1)}
+    assert spans(respect_labels=True) == {"p1": (0, 1), "g": (0, 1), "p2": (1, 2), "u": (2, 3)}
+
+
+def test_respect_labels_needs_concurrent_mode() -> None:
+    with pytest.raises(ValueError, match="respect_labels applies to mode='concurrent'"):
+        ToolExecutor(toolset=Toolset(), respect_labels=True)

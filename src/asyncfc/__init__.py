@@ -1,9 +1,6 @@
 """asyncfc: faster LLM agents without changing the model, the tools or the protocol."""
 
 from ._agent import Agent as Agent
-from ._agent import AgentRun as AgentRun
-from ._agent import EarlyDispatch as EarlyDispatch
-from ._agent import StopReason as StopReason
 from ._calls import ErrorKind as ErrorKind
 from ._calls import ToolCall as ToolCall
 from ._calls import ToolResult as ToolResult
@@ -37,6 +34,10 @@ from ._messages import Usage as Usage
 from ._messages import UserMessage as UserMessage
 from ._modes import AgentMode as AgentMode
 from ._modes import ModePolicy as ModePolicy
+from ._outcome import AgentRun as AgentRun
+from ._outcome import EarlyDispatch as EarlyDispatch
+from ._outcome import FinalAnswerPolicy as FinalAnswerPolicy
+from ._outcome import StopReason as StopReason
 from ._protocol import AWAIT_TOOL_NAME as AWAIT_TOOL_NAME
 from ._protocol import PROMPT_ADDENDUM as PROMPT_ADDENDUM
 from ._scheduler import Future as Future
@@ -73,6 +74,7 @@ __all__ = (
     "EarlyDispatch",
     "ErrorKind",
     "ExecutionMode",
+    "FinalAnswerPolicy",
     "Future",
     "FutureReferenceError",
     "FutureState",

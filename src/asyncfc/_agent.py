@@ -24,9 +24,17 @@ Invariants:
   final outcome in :attr:`AgentRun.results`.
 * Before each model request, every future settled since the last request and not yet seen
   is delivered in one message.
-* A final answer given while futures are pending waits for them; if any result was not seen
-  by the model, the model gets one more request with those results (``final_requests``
-  bounds how many times this happens per user turn).
+* A final answer given while futures are pending waits for them.  Whether the model is then
+  asked again is the ``final_answer`` policy (:data:`FinalAnswerPolicy`): ``"reask"`` (the
+  paper) asks again whenever a result was not seen; ``"label_aware"`` keeps the answer when
+  every unseen outcome is a *successful write* (a tool whose labels say it writes), and asks
+  again only for a value the model did not read or an error it has not heard of.
+  ``final_requests`` bounds the extra requests per user turn.  Kept or not, nothing is lost:
+  unseen outcomes are delivered with the next user turn's prompt and are in
+  :attr:`AgentRun.results`.
+* ``hold`` (async modes): before a request, when futures are pending and none has settled
+  unseen, the loop waits up to ``hold`` seconds for one to settle, so the model is not asked
+  to decode with nothing new to read.
 * Before a new user turn starts, every call of the previous turn has finished.
 * Each user turn is bounded by ``max_requests`` model requests.
 * Call ids are unique within a run: a call whose id is empty or was already used (some
@@ -56,10 +64,11 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import anyio
 
+from ._callids import CallIds
 from ._calls import ToolCall, ToolResult
 from ._delivery import Delivery
 from ._errors import ModelAPIError, ModelResponseError
@@ -67,7 +76,6 @@ from ._invoke import DEFAULT_MAX_RESULT_CHARS
 from ._messages import (
     AssistantMessage,
     ChatModel,
-    Message,
     ModelResponse,
     ModelSettings,
     StreamDone,
@@ -77,6 +85,7 @@ from ._messages import (
     UserMessage,
 )
 from ._modes import AgentMode, ModePolicy
+from ._outcome import AgentRun, EarlyDispatch, FinalAnswerPolicy, StopReason
 from ._protocol import (
     AWAIT_TOOL,
     AWAIT_TOOL_NAME,
@@ -86,43 +95,9 @@ from ._protocol import (
 )
 from ._scheduler import Future, Scheduler
 from ._tools import Toolset
-from ._trace import Interval, Trace
+from ._trace import Interval
 
-__all__ = ("Agent", "AgentRun", "EarlyDispatch", "StopReason")
-
-EarlyDispatch = Literal["all", "read_only"]
-"""Which streamed calls start before the response ends: all of them, or read-only ones up to
-the first call that writes."""
-
-StopReason = Literal["final", "max_requests", "return_direct"]
-"""Why a user turn ended: a final answer, the request bound, or a ``return_direct`` batch."""
-
-
-@dataclass(kw_only=True)
-class AgentRun:
-    """Everything one :meth:`Agent.run` produced."""
-
-    messages: list[Message]
-    """The whole conversation, as the model was shown it."""
-    outputs: list[str] = field(default_factory=list)
-    """The final text of each user turn."""
-    stop_reasons: list[StopReason] = field(default_factory=list)
-    """Why each user turn ended."""
-    calls: list[ToolCall] = field(default_factory=list)
-    """Every tool call the model made, in order (``await_future`` included), with the ids the
-    conversation uses."""
-    results: dict[str, ToolResult] = field(default_factory=dict)
-    """The final outcome of every call id (the real value, not the placeholder)."""
-    futures: dict[str, str] = field(default_factory=dict)
-    """Call id → future id, for calls answered with a future."""
-    trace: Trace = field(default_factory=Trace)
-    """Every model request and function execution as a time interval."""
-    model_requests: int = 0
-    """Model requests made (what a provider bills per request)."""
-    awaits: int = 0
-    """``await_future`` calls made."""
-    renamed_ids: dict[str, str] = field(default_factory=dict)
-    """New call id → the id the model wrote, for calls whose id was empty or repeated."""
+__all__ = ("Agent",)
 
 
 @dataclass(kw_only=True)
@@ -147,6 +122,11 @@ class Agent:
     """Model requests allowed per user turn."""
     final_requests: int = 1
     """Extra requests allowed per user turn to show the model results it has not seen."""
+    final_answer: FinalAnswerPolicy = "reask"
+    """When a final answer given while futures were pending is asked again."""
+    hold: float = 0.0
+    """Async modes: seconds a request may wait for a pending future to settle when the model
+    would otherwise be asked with nothing new to read (0: never wait)."""
     streaming: bool = False
     """Dispatch each call as soon as the stream completes its arguments."""
     early_dispatch: EarlyDispatch = "all"
@@ -162,6 +142,12 @@ class Agent:
             raise ValueError(f"a tool may not be named {AWAIT_TOOL_NAME!r} in the async modes")
         if self.max_requests < 1 or self.final_requests < 0:
             raise ValueError("max_requests must be >= 1 and final_requests >= 0")
+        if self.final_answer not in ("reask", "label_aware"):
+            raise ValueError(
+                f"final_answer must be 'reask' or 'label_aware', got {self.final_answer!r}"
+            )
+        if not self.hold >= 0:
+            raise ValueError(f"hold must be >= 0 seconds, got {self.hold!r}")
 
     @property
     def policy(self) -> ModePolicy:
@@ -214,6 +200,7 @@ class Agent:
                 await loop.user_turn(prompt)
         # Every future is settled now (drained, or cancelled on the way out): record the
         # final outcomes, in call order.
+        run.renamed_ids = loop.ids.renamed
         by_call = {f.call.id: f.result for f in scheduler.futures if f.result is not None}
         run.results = {
             c.id: by_call.get(c.id) or run.results[c.id]
@@ -231,8 +218,7 @@ class _Loop:
     delivery: Delivery
     user_index: int = -1
     """Index of the current user turn."""
-    ids: set[str] = field(default_factory=set)
-    """Every call id used in the conversation so far."""
+    ids: CallIds = field(default_factory=CallIds)
 
     @property
     def policy(self) -> ModePolicy:
@@ -251,6 +237,8 @@ class _Loop:
         output = ""
         while requests < agent.max_requests:
             if requests:
+                if self.policy.futures and agent.hold:
+                    await self.delivery.hold(agent.hold)
                 delivery = self.delivery.take()
                 if delivery:
                     run.messages.append(UserMessage(content=delivery))
@@ -260,7 +248,7 @@ class _Loop:
             output = message.content
             if not message.tool_calls:
                 await self.scheduler.drain()
-                if self.delivery.unseen() and finals < agent.final_requests:
+                if self.delivery.must_show(agent.final_answer) and finals < agent.final_requests:
                     finals += 1
                     continue
                 reason = "final"
@@ -306,7 +294,7 @@ class _Loop:
                 output_tokens=response.usage.output_tokens,
             )
         )
-        return self._with_unique_ids(response.message, renamed), dispatched
+        return self.ids.message(response.message, renamed), dispatched
 
     async def _stream(
         self,
@@ -323,7 +311,7 @@ class _Loop:
                 if isinstance(event, ToolCallDone):
                     if event.index in renamed:  # a stream may not repeat an index; ignore it
                         continue
-                    call = renamed[event.index] = self._unique(event.call)
+                    call = renamed[event.index] = self.ids.unique(event.call)
                     if call.name == AWAIT_TOOL_NAME and self.policy.futures:
                         continue
                     holding = holding or not self._may_dispatch_early(call)
@@ -338,32 +326,6 @@ class _Loop:
             return True
         found = self.agent.toolset.get(call.name)
         return found is not None and self.policy.respect_labels and found.access.read_only
-
-    # -- call ids ------------------------------------------------------------------------------
-
-    def _unique(self, call: ToolCall) -> ToolCall:
-        """``call`` with an id no other call of the run has (the same object when it has)."""
-        if call.id and call.id not in self.ids:
-            self.ids.add(call.id)
-            return call
-        base = call.id or f"call_{len(self.ids) + 1}"
-        new_id, k = base, 2
-        while new_id in self.ids or not new_id:
-            new_id, k = f"{base}_{k}", k + 1
-        self.ids.add(new_id)
-        self.run.renamed_ids[new_id] = call.id
-        return dataclasses.replace(call, id=new_id)
-
-    def _with_unique_ids(
-        self, message: AssistantMessage, renamed: Mapping[int, ToolCall]
-    ) -> AssistantMessage:
-        calls = tuple(
-            renamed[i] if i in renamed else self._unique(c)
-            for i, c in enumerate(message.tool_calls)
-        )
-        if all(a is b for a, b in zip(calls, message.tool_calls, strict=True)):
-            return message
-        return dataclasses.replace(message, tool_calls=calls)
 
     # -- tool calls ---------------------------------------------------------------------------
 

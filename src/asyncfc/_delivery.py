@@ -24,6 +24,8 @@ import anyio
 from ._calls import ToolCall, ToolResult
 from ._futures import parse_future_number
 from ._invoke import ArgumentsError, decode_arguments, error_result
+from ._labels import UNLABELLED
+from ._outcome import FinalAnswerPolicy
 from ._protocol import (
     await_text,
     delivery_text,
@@ -67,6 +69,32 @@ class Delivery:
         return delivery_text(
             [(f.id, f.result.content, f.result.is_error) for f in unseen if f.result is not None]
         )
+
+    def must_show(self, policy: FinalAnswerPolicy) -> bool:
+        """After a final answer and a drain: must the model see what it has not seen before
+        its answer stands?  ``"reask"``: whenever something is unseen.  ``"label_aware"``:
+        only when an unseen outcome is an error, or a value a tool *read* (a tool that
+        declares no writes, or no labels at all, may have returned what the answer needs);
+        successful writes do not change the answer."""
+        unseen = self.unseen()
+        if not unseen or policy == "reask":
+            return bool(unseen)
+        toolset = self.scheduler.toolset
+        for f in unseen:
+            tool = toolset.get(f.call.name)
+            if f.result is None or f.result.is_error or tool is None:
+                return True
+            if tool.access is UNLABELLED or not tool.access.writes:
+                return True
+        return False
+
+    async def hold(self, seconds: float) -> None:
+        """Wait up to ``seconds`` for a future to settle when futures are pending and the
+        model has nothing unseen to read (a request now would bring it nothing new)."""
+        if self.unseen() or not self.scheduler.pending:
+            return
+        with anyio.move_on_after(seconds):
+            await self.scheduler.wait_progress()
 
     def forget_awaits(self) -> None:
         """Start a new user turn: earlier awaits are covered by the user-turn barrier."""

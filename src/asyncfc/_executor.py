@@ -38,7 +38,7 @@ import anyio
 
 from ._calls import ToolCall, ToolResult
 from ._invoke import DEFAULT_MAX_RESULT_CHARS, error_result, run_call
-from ._scheduler import Future, Ordering, Scheduler
+from ._scheduler import Ordering, Scheduler
 from ._tools import ToolContext, Toolset
 from ._trace import Interval, Trace
 
@@ -168,31 +168,17 @@ class ToolExecutor:
         if len(calls) == 1:
             slots[0] = await self._run_inline(calls[0], trace, request)
             return
-        outcomes: list[Future | ToolResult] = []
-        try:
-            async with Scheduler(
-                self.toolset,
-                ordering=self._ordering,
-                futures=False,
-                max_concurrency=self._limiter,
-                timeout=self.timeout,
-                context=self._context,
-                trace=trace,
-                max_result_chars=self.max_result_chars,
-            ) as engine:
-                outcomes = [engine.submit(c, request=request) for c in calls]
-                await engine.drain()
-        finally:
-            # Calls the engine settled only because the batch was stopped stay empty here:
-            # run() gives them the batch's own reason.
-            for i, outcome in enumerate(outcomes):
-                result = outcome.result if isinstance(outcome, Future) else outcome
-                if result is not None and not (
-                    isinstance(outcome, Future)
-                    and outcome.state == "failed"
-                    and result.error_kind == "cancelled"
-                ):
-                    slots[i] = result
+        async with Scheduler(
+            self.toolset,
+            ordering=self._ordering,
+            futures=False,
+            max_concurrency=self._limiter,
+            timeout=self.timeout,
+            context=self._context,
+            trace=trace,
+            max_result_chars=self.max_result_chars,
+        ) as engine:
+            await engine.run_batch(calls, slots, request=request)
 
     async def _run_inline(self, call: ToolCall, trace: Trace | None, request: int) -> ToolResult:
         start = anyio.current_time() if trace is not None else 0.0

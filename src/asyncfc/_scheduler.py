@@ -29,16 +29,12 @@ Every submitted call ends with exactly one :class:`~asyncfc.ToolResult`.  Calls 
 run at all (unknown tool, bad JSON, invalid arguments, unknown future) are settled at
 submission, without a future, so the model hears about them at once.
 
-Why plain asyncio tasks: on asyncio, the calls' tasks are started with ``loop.create_task``,
-which costs several times less than an anyio task group's ``start_soon``; the engine keeps
-the task group's contract itself (every task ends before the block does, cancellation
-reaches them all).  On other backends (trio) it uses an anyio task group.
+The calls' tasks are :class:`~asyncfc._tasks.CallTasks`: plain asyncio tasks on asyncio
+(cheap to start), a task group elsewhere, with one contract.
 """
 
 from __future__ import annotations
 
-import asyncio
-import sys
 from collections.abc import Coroutine, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Literal, Self
@@ -47,7 +43,7 @@ import anyio
 import anyio.abc
 
 from ._calls import ToolCall, ToolResult
-from ._futures import format_future_id
+from ._future import Future, FutureState
 from ._invoke import (
     DEFAULT_MAX_RESULT_CHARS,
     ArgumentsError,
@@ -59,100 +55,15 @@ from ._invoke import (
     resolve,
 )
 from ._labels import StateTree
+from ._tasks import CallTasks
 from ._tools import ToolContext, Toolset
 from ._trace import Interval, Trace
 
-__all__ = ("Future", "FutureState", "Ordering", "Scheduler")
-
-FutureState = Literal["pending", "running", "done", "failed"]
-"""``pending`` (waiting to run), ``running``, ``done`` (a value) or ``failed`` (an error)."""
+__all__ = ("Future", "FutureState", "Ordering", "Scheduler")  # Future re-exported
 
 Ordering = Literal["labels", "program", "none"]
 """How submitted calls are ordered besides their data dependencies (see the module
 docstring)."""
-
-
-class Future:
-    """The handle of one submitted call: its id, what it waits for and, once settled, its
-    one :class:`~asyncfc.ToolResult`."""
-
-    __slots__ = (
-        "_event",
-        "awaited",
-        "call",
-        "conflict_deps",
-        "data_deps",
-        "id",
-        "number",
-        "request",
-        "result",
-        "state",
-        "submitted",
-        "user_turn",
-    )
-
-    def __init__(
-        self,
-        *,
-        number: int,
-        call: ToolCall,
-        request: int = 0,
-        user_turn: int = 0,
-        awaited: tuple[str, ...] = (),
-        submitted: float = 0.0,
-    ) -> None:
-        self.id = format_future_id(number)
-        """``future_<number>``, the id the model sees."""
-        self.number = number
-        self.call = call
-        self.request = request
-        """Index of the model request that emitted the call."""
-        self.user_turn = user_turn
-        """Index of the user turn the call belongs to."""
-        self.awaited = awaited
-        """Call ids whose outcome the model had read through ``await_future`` when it wrote
-        this call (see :attr:`~asyncfc.Interval.awaited`)."""
-        self.submitted = submitted
-        self.data_deps: tuple[int, ...] = ()
-        """Numbers of the futures the arguments reference."""
-        self.conflict_deps: tuple[int, ...] = ()
-        """Numbers of the earlier futures it waits for because of the ordering."""
-        self.state: FutureState = "pending"
-        self.result: ToolResult | None = None
-        self._event: anyio.Event | None = None
-
-    def __repr__(self) -> str:
-        return f"Future({self.id}, {self.call.name}, {self.state})"
-
-    @property
-    def ok(self) -> bool:
-        """True when the call ran and returned a value."""
-        return self.state == "done"
-
-    @property
-    def value(self) -> Any:
-        """The value the tool returned (``None`` until then, and for errors)."""
-        return self.result.value if self.result is not None else None
-
-    @property
-    def done(self) -> anyio.Event:
-        """An event set once the call has its result (created on first use)."""
-        if self._event is None:
-            self._event = anyio.Event()
-            if self.result is not None:
-                self._event.set()
-        return self._event
-
-    async def wait(self) -> None:
-        """Return once the call has its result."""
-        if self.result is None:
-            await self.done.wait()
-
-    def _settle(self, result: ToolResult) -> None:
-        self.result = result
-        self.state = "failed" if result.is_error else "done"
-        if self._event is not None:
-            self._event.set()
 
 
 class Scheduler:
@@ -201,20 +112,13 @@ class Scheduler:
         self._open = False
         self._unsettled = 0
         self._idle: anyio.Event | None = None
-        self._fatal: BaseException | None = None
-        self._scope: anyio.CancelScope | None = None
-        self._tasks: list[asyncio.Task[None]] = []
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._tg: anyio.abc.TaskGroup | None = None
+        self._progress: anyio.Event | None = None
+        self.settled = 0
+        """How many submitted calls have their result (for :meth:`wait_progress`)."""
+        self._tasks = CallTasks()
 
     async def __aenter__(self) -> Self:
-        self._scope = anyio.CancelScope()
-        self._scope.__enter__()
-        if _in_trio():
-            self._tg = anyio.create_task_group()
-            await self._tg.__aenter__()
-        else:
-            self._loop = asyncio.get_running_loop()
+        await self._tasks.open()
         self._open = True
         return self
 
@@ -224,45 +128,19 @@ class Scheduler:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool | None:
-        assert self._scope is not None
         self._open = False
-        stop_error: BaseException | None = None
         try:
-            await self._stop_tasks()
-        except BaseException as error:  # a cancellation that reached us while stopping
-            stop_error = error
-        for f in self.futures:
-            if f.result is None:
-                f._settle(
-                    error_result(
-                        f.call, "cancelled", "the run was cancelled before this call finished"
+            return await self._tasks.close(exc_type, exc, tb)
+        finally:
+            for f in self.futures:
+                if f.result is None:
+                    f._settle(
+                        error_result(
+                            f.call, "cancelled", "the run was cancelled before this call finished"
+                        )
                     )
-                )
-                self._unsettled -= 1
-        self._wake_idle()
-        if exc is None and stop_error is not None:
-            exc_type, exc, tb = type(stop_error), stop_error, stop_error.__traceback__
-        swallowed = self._scope.__exit__(exc_type, exc, tb)
-        if self._fatal is not None:
-            raise self._fatal
-        if stop_error is not None and exc is stop_error and not swallowed:
-            raise stop_error
-        return swallowed
-
-    async def _stop_tasks(self) -> None:
-        """Cancel every unfinished call and wait until its task has ended."""
-        if self._tg is not None:  # entered after the scope, so it is exited first
-            tg, self._tg = self._tg, None
-            tg.cancel_scope.cancel()
-            await tg.__aexit__(None, None, None)  # the calls' tasks never raise
-            return
-        pending = [t for t in self._tasks if not t.done()]
-        self._tasks = []
-        for t in pending:
-            t.cancel()
-        if pending:
-            with anyio.CancelScope(shield=True):
-                await asyncio.wait(pending)
+                    self._unsettled -= 1
+            self._wake_idle()
 
     # -- submission ---------------------------------------------------------------------
 
@@ -299,8 +177,99 @@ class Scheduler:
         future.conflict_deps = self._conflicts(prepared, future)
         self.futures.append(future)
         self._unsettled += 1
-        self._start(self._run(future, prepared), future.id)
+        self._tasks.start(self._run(future, prepared), future.id)
         return future
+
+    async def run_batch(
+        self,
+        calls: Sequence[ToolCall],
+        results: list[ToolResult | None],
+        *,
+        request: int = 0,
+    ) -> None:
+        """Run ``calls`` as one batch and wait for them; ``results[i]`` gets call ``i``'s result.
+
+        A slot stays ``None`` only for a call the block's cancellation stopped; the caller
+        says why.  Without futures and without ordering no call can wait for another, so no
+        :class:`Future` is made: each call goes straight through the pipeline in its own task
+        (the batch executor's hot path).  Otherwise this is :meth:`submit` for each call and
+        :meth:`drain`.
+        """
+        if not self._open:
+            raise RuntimeError("Scheduler.run_batch() outside 'async with Scheduler(...)'")
+        if self.uses_futures or self.ordering != "none":
+            outcomes: list[Future | ToolResult] = []
+            try:
+                outcomes.extend(self.submit(c, request=request) for c in calls)
+                await self.drain()
+            finally:
+                for i, outcome in enumerate(outcomes):
+                    results[i] = outcome.result if isinstance(outcome, Future) else outcome
+            return
+        toolset, run_into, start, started = self.toolset, self._run_into, self._tasks.start, 0
+        for index, call in enumerate(calls):
+            try:
+                prepared = prepare(call, toolset)
+            except ArgumentsError as exc:
+                results[index] = error_result(call, exc.kind, str(exc))
+                continue
+            started += 1
+            self._unsettled += 1
+            start(run_into(results, index, prepared, request), call.id)
+        if started:
+            await self.drain()
+
+    async def _run_into(
+        self, slots: list[ToolResult | None], index: int, prepared: PreparedCall, request: int
+    ) -> None:
+        assert prepared.kwargs is not None  # no futures: nothing to resolve
+        try:
+            start = anyio.current_time() if self.trace is not None else 0.0
+            if self._limiter is None:
+                result = await complete(
+                    prepared,
+                    prepared.kwargs,
+                    context=self._context,
+                    default_timeout=self.timeout,
+                    max_result_chars=self.max_result_chars,
+                    thread_limiter=self._thread_limiter,
+                )
+            else:
+                async with self._limiter:
+                    result = await self._complete(prepared, prepared.kwargs)
+            if self.trace is not None and result.error_kind != "cancelled":
+                self.trace.add(
+                    Interval(
+                        kind="tool",
+                        start=start,
+                        end=anyio.current_time(),
+                        name=prepared.call.name,
+                        call_id=prepared.call.id,
+                        request=request,
+                        ok=not result.is_error,
+                        submitted=start,
+                    )
+                )
+            slots[index] = result
+        except anyio.get_cancelled_exc_class():
+            raise
+        except BaseException as exc:  # KeyboardInterrupt, SystemExit, or a bug: stop it all
+            self._tasks.fail(exc)
+        self._unsettled -= 1
+        if self._unsettled == 0:
+            self._wake_idle()
+
+    def _complete(
+        self, prepared: PreparedCall, kwargs: dict[str, Any]
+    ) -> Coroutine[Any, Any, ToolResult]:
+        return complete(
+            prepared,
+            kwargs,
+            context=self._context,
+            default_timeout=self.timeout,
+            max_result_chars=self.max_result_chars,
+            thread_limiter=self._thread_limiter,
+        )
 
     def _conflicts(self, prepared: PreparedCall, future: Future) -> tuple[int, ...]:
         if self.ordering == "none":
@@ -314,13 +283,6 @@ class Scheduler:
         deps = set(prepared.references)
         return tuple(sorted({f.number for f in waits if f.number not in deps}))
 
-    def _start(self, coro: Coroutine[Any, Any, None], name: str) -> None:
-        if self._loop is not None:
-            self._tasks.append(self._loop.create_task(coro))
-        else:
-            assert self._tg is not None
-            self._tg.start_soon(lambda: coro, name=f"asyncfc {name}")
-
     # -- execution ----------------------------------------------------------------------
 
     def get(self, number: int) -> Future:
@@ -331,18 +293,26 @@ class Scheduler:
 
     async def _run(self, future: Future, prepared: PreparedCall) -> None:
         try:
-            for n in (*future.data_deps, *future.conflict_deps):
-                await self.futures[n - 1].wait()
-            result = await self._outcome(future, prepared)
+            if prepared.kwargs is None or future.conflict_deps or self._limiter or self.trace:
+                for n in (*future.data_deps, *future.conflict_deps):
+                    await self.futures[n - 1].wait()
+                result = await self._outcome(future, prepared)
+            else:  # the common case: nothing to wait for, resolve or record
+                future.state = "running"
+                result = await self._complete(prepared, prepared.kwargs)
         except anyio.get_cancelled_exc_class():
             raise
         except BaseException as exc:  # KeyboardInterrupt, SystemExit, or a bug: stop it all
-            self._stop(exc)
+            self._tasks.fail(exc)
             result = error_result(
                 future.call, "cancelled", f"the run was stopped by {type(exc).__name__}"
             )
         future._settle(result)
         self._unsettled -= 1
+        self.settled += 1
+        if self._progress is not None:
+            self._progress.set()
+            self._progress = None
         if self._unsettled == 0:
             self._wake_idle()
 
@@ -356,10 +326,12 @@ class Scheduler:
                     "dependency_failed",
                     f"dependency {dep.id} failed: {reason.removeprefix('Error: ')}",
                 )
-        try:
-            kwargs = resolve(prepared, self._value_of(future), self._render)
-        except ArgumentsError as exc:
-            return error_result(future.call, exc.kind, str(exc))
+        kwargs = prepared.kwargs
+        if kwargs is None:
+            try:
+                kwargs = resolve(prepared, self._value_of(future), self._render)
+            except ArgumentsError as exc:
+                return error_result(future.call, exc.kind, str(exc))
         if self._limiter is None:
             return await self._execute(future, prepared, kwargs)
         async with self._limiter:
@@ -383,14 +355,7 @@ class Scheduler:
     ) -> ToolResult:
         future.state = "running"
         start = anyio.current_time() if self.trace is not None else 0.0
-        result = await complete(
-            prepared,
-            kwargs,
-            context=self._context,
-            default_timeout=self.timeout,
-            max_result_chars=self.max_result_chars,
-            thread_limiter=self._thread_limiter,
-        )
+        result = await self._complete(prepared, kwargs)
         if self.trace is not None:
             self._record(future, start, ok=not result.is_error)
         return result
@@ -415,17 +380,6 @@ class Scheduler:
             )
         )
 
-    def _stop(self, exc: BaseException) -> None:
-        if self._fatal is None:
-            self._fatal = exc
-        if self._scope is not None:
-            self._scope.cancel()
-        if self._tg is not None:
-            self._tg.cancel_scope.cancel()
-        for t in self._tasks:
-            if t is not asyncio.current_task():
-                t.cancel()
-
     # -- waiting ------------------------------------------------------------------------
 
     def _wake_idle(self) -> None:
@@ -438,6 +392,14 @@ class Scheduler:
         for f in futures:
             await f.wait()
 
+    async def wait_progress(self) -> None:
+        """Return once one more call has its result (at once when none is pending)."""
+        if not self._unsettled:
+            return
+        if self._progress is None:
+            self._progress = anyio.Event()
+        await self._progress.wait()
+
     async def drain(self) -> None:
         """Return once every submitted call has finished."""
         while self._unsettled:
@@ -449,9 +411,3 @@ class Scheduler:
     def pending(self) -> list[Future]:
         """The futures without a result yet, in issue order."""
         return [f for f in self.futures if f.result is None]
-
-
-def _in_trio() -> bool:
-    """anyio runs on asyncio or trio; trio is only running when it has been imported."""
-    trio = sys.modules.get("trio")
-    return trio is not None and bool(trio.lowlevel.in_trio_run())
