@@ -49,6 +49,8 @@ from ._scripted import ScriptedModel as ScriptedModel
 from ._scripted import ScriptExhausted as ScriptExhausted
 from ._scripted import ScriptView as ScriptView
 from ._scripted import estimate_input_tokens as estimate_input_tokens
+from ._session import FuturesSession as FuturesSession
+from ._session import SessionMode as SessionMode
 from ._tools import Tool as Tool
 from ._tools import ToolArgumentsError as ToolArgumentsError
 from ._tools import ToolContext as ToolContext
@@ -78,6 +80,7 @@ __all__ = (
     "Future",
     "FutureReferenceError",
     "FutureState",
+    "FuturesSession",
     "Interval",
     "Message",
     "ModePolicy",
@@ -94,6 +97,7 @@ __all__ = (
     "ScriptExhausted",
     "ScriptView",
     "ScriptedModel",
+    "SessionMode",
     "StopReason",
     "StreamDone",
     "StreamEvent",
