@@ -9,6 +9,16 @@ Invariants:
 * The wrapped function is never modified; ``Tool`` is callable and forwards to it.
 * A parameter annotated :class:`ToolContext` receives the run's read-only context and never
   appears in the schema, so the model cannot set it.
+* *Bound* parameters (``bind={"account": acct}``, ``bind={"db": FromContext("db")}``, or the
+  keywords fixed by a :func:`functools.partial`) are filled in by the application: they are
+  absent from the schema and from validation, and a call that sets one gets an error saying
+  the parameter is not settable.  A bound constant is validated against the parameter's
+  annotation when the tool is built; a :class:`FromContext` value when each call runs.
+* An annotation that has no JSON schema (a plain class) fails when the tool is built with a
+  :class:`TypeError` naming the tool, the parameter and the ways out.
+* ``isolation="process"`` runs each call in a worker process that is killed at the timeout
+  (see :mod:`asyncfc._workers`); the function must then be importable by its module path and
+  its arguments, context values and result picklable.
 * Validation errors become :class:`ToolArgumentsError` whose message names each offending
   argument and what was expected, so a model can correct its call.
 * Resource labels are parsed when the tool is built, so a bad label fails at start-up, not
@@ -24,14 +34,27 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType, NoneType, UnionType
-from typing import Any, Union, get_args, get_origin, get_type_hints, overload
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints, overload
 
 import pydantic
 from pydantic_core import PydanticUndefined
 
 from ._labels import Access
 
-__all__ = ("Tool", "ToolArgumentsError", "ToolContext", "Toolset", "tool")
+__all__ = (
+    "BindingError",
+    "FromContext",
+    "Isolation",
+    "Tool",
+    "ToolArgumentsError",
+    "ToolContext",
+    "Toolset",
+    "tool",
+)
+
+Isolation = Literal["none", "process"]
+"""Where a call runs: ``"none"`` (async tools on the event loop, sync tools in a worker
+thread) or ``"process"`` (a worker process, killed at the timeout)."""
 
 _NAME = re.compile(r"[A-Za-z0-9_.\-]{1,128}")
 
@@ -59,9 +82,36 @@ class ToolContext(Mapping[str, Any]):
     def __repr__(self) -> str:
         return f"ToolContext({dict(self._data)!r})"
 
+    def __reduce__(self) -> tuple[type[ToolContext], tuple[dict[str, Any]]]:
+        """Pickled as its data (for ``isolation="process"`` tools; the values must pickle)."""
+        return (ToolContext, (dict(self._data),))
+
 
 class ToolArgumentsError(ValueError):
     """The model's arguments do not fit the tool; the message is written for the model."""
+
+
+class BindingError(Exception):
+    """A bound parameter's value could not be produced for a call (its :class:`FromContext`
+    key is missing or its value does not fit the annotation); the message names the tool
+    and the parameter."""
+
+
+@dataclass(frozen=True)
+class FromContext:
+    """A bound parameter's value, taken from each run's :class:`ToolContext`:
+    ``FromContext("account")`` reads ``context["account"]``; ``FromContext(fn)`` calls
+    ``fn(context)``.  The value is validated against the parameter's annotation per call."""
+
+    source: str | Callable[[ToolContext], Any]
+
+    def resolve(self, context: ToolContext) -> Any:
+        if isinstance(self.source, str):
+            return context[self.source]
+        return self.source(context)
+
+
+_ARBITRARY = pydantic.ConfigDict(arbitrary_types_allowed=True)
 
 
 _ARGS_SECTIONS = frozenset(
@@ -86,18 +136,24 @@ def _doc_summary_and_params(doc: str | None) -> tuple[str, dict[str, str]]:
     summary: list[str] = []
     section: str | None = None  # None (description), "args", "other" (a section to skip)
     current: str | None = None  # the parameter whose text continues on the next line
+    rest_field = False  # inside a reST field: it runs on, at any indent, to a blank line
     arg_indent = ""
     for line in lines:
         stripped = line.strip()
         indent = line[: len(line) - len(line.lstrip())]
         rest = _REST_PARAM.match(stripped)
         if rest:
-            section, current = "other", rest.group(1)
+            section, current, rest_field = "other", rest.group(1), True
             params[current] = rest.group(2)
             continue
         if stripped.startswith(":"):  # another reST field (:returns:, :type x:, :raises:)
-            section, current = "other", None
+            section, current, rest_field = "other", None, True
             continue
+        if rest_field and stripped:  # a reST field's text continues, even at the margin
+            if current:
+                params[current] = f"{params[current]} {stripped}".strip()
+            continue
+        rest_field = False
         header = _SECTION.fullmatch(stripped) if not indent else None
         if header:
             section = "args" if header.group(1).lower() in _ARGS_SECTIONS else "other"
@@ -119,8 +175,6 @@ def _doc_summary_and_params(doc: str | None) -> tuple[str, dict[str, str]]:
                 params[current] = f"{params[current]} {stripped}".strip()
             continue
         if section == "other":
-            if current:  # continuation of a reST :param: text
-                params[current] = f"{params[current]} {stripped}".strip()
             continue
         summary.append(line)
     return "\n".join(summary).strip(), params
@@ -157,6 +211,53 @@ def _spec(schema: Mapping[str, Any]) -> Mapping[str, Any]:
     return schema
 
 
+def _bind_value(
+    tool_name: str, pname: str, annotation: Any, value: Any
+) -> tuple[Any, pydantic.TypeAdapter[Any] | None]:
+    """A bound value as passed to calls, and the per-call check of a :class:`FromContext`."""
+    adapter = _adapter(annotation)
+    if isinstance(value, FromContext):
+        return value, adapter
+    try:
+        return adapter.validate_python(value), None
+    except pydantic.ValidationError as exc:
+        raise TypeError(
+            f"tool {tool_name!r}: the value bound to parameter {pname!r} does not fit its "
+            f"annotation: {exc.errors(include_url=False)[0]['msg']}"
+        ) from None
+
+
+def _adapter(annotation: Any) -> pydantic.TypeAdapter[Any]:
+    """A validator of one annotation, allowing plain classes (checked with ``isinstance``)."""
+    if annotation is inspect.Parameter.empty:
+        annotation = Any
+    try:
+        return pydantic.TypeAdapter(annotation, config=_ARBITRARY)
+    except pydantic.PydanticUserError:  # a model, dataclass or TypedDict has its own config
+        return pydantic.TypeAdapter(annotation)
+
+
+def _no_schema(tool_name: str, annotations: Mapping[str, Any]) -> TypeError:
+    """The error for a parameter whose annotation has no JSON schema (named when found)."""
+    culprit = ""
+    for pname, annotation in annotations.items():
+        try:
+            _adapter(annotation).json_schema()
+        except Exception:
+            culprit = f"parameter {pname!r} is annotated {_type_text(annotation)}, which "
+            break
+    return TypeError(
+        f"tool {tool_name!r}: {culprit or 'a parameter annotation '}has no JSON schema to "
+        "show the model; annotate it with JSON data types, a pydantic model, a dataclass or "
+        "a TypedDict, or bind it (bind={...} or functools.partial) if the application "
+        "provides it, or pass parameters= with a schema of your own"
+    )
+
+
+def _type_text(annotation: Any) -> str:
+    return getattr(annotation, "__qualname__", None) or repr(annotation)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Tool:
     """A callable the model may call, with its schema and its scheduling metadata."""
@@ -173,9 +274,17 @@ class Tool:
     return_direct: bool = False
     """When every call of a batch succeeds on ``return_direct`` tools, the loop may stop."""
     is_async: bool = False
+    isolation: Isolation = "none"
+    """``"process"``: each call runs in a worker process that is killed at the timeout."""
     context_param: str | None = None
     validator: type[pydantic.BaseModel] = field(repr=False)
     positional: tuple[str, ...] = field(default=(), repr=False)
+    bound: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    """Parameter → value the runtime passes (a constant, or a :class:`FromContext`)."""
+    bound_checks: Mapping[str, pydantic.TypeAdapter[Any]] = field(default_factory=dict, repr=False)
+    """Parameter → validator of its :class:`FromContext` values, applied per call."""
+    fixed: frozenset[str] = field(default=frozenset(), repr=False)
+    """Parameters the model may not set: bound ones, a ``partial``'s keywords, the context."""
     _no_parameters: bool = field(default=False, init=False, repr=False, compare=False)
     _aliases: Mapping[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
     """Validator field → parameter name, for parameters pydantic cannot name (``_class``)."""
@@ -192,6 +301,10 @@ class Tool:
             )
         if self.timeout is not None and not self.timeout > 0:
             raise ValueError(f"tool {self.name!r}: timeout must be > 0, got {self.timeout!r}")
+        if self.isolation not in ("none", "process"):
+            raise ValueError(
+                f"tool {self.name!r}: isolation must be 'none' or 'process', got {self.isolation!r}"
+            )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.function(*args, **kwargs)
@@ -208,31 +321,63 @@ class Tool:
         timeout: float | None = None,
         return_direct: bool = False,
         parameters: Mapping[str, Any] | None = None,
+        bind: Mapping[str, Any] | None = None,
+        isolation: Isolation = "none",
     ) -> Tool:
         """Wrap ``function``; the schema comes from its signature, hints and docstring.
 
         ``parameters`` replaces the derived JSON schema (validation still follows the
-        signature).  With neither ``reads`` nor ``writes`` the tool is unlabelled and
-        serializes against every other call.
+        signature, less the bound parameters).  With neither ``reads`` nor ``writes`` the tool
+        is unlabelled and serializes against every other call.
+
+        ``bind`` fills parameters in for the application: a constant (validated against the
+        annotation now) or a :class:`FromContext` (validated per call).  Bound parameters,
+        and the keywords a :func:`functools.partial` fixes, are absent from the schema and
+        cannot be set by the model.  ``isolation="process"`` runs calls in a worker process.
         """
         if not callable(function):
             raise TypeError(f"a tool needs a callable, got {type(function).__name__}")
-        fn_name = name or getattr(function, "__name__", None)
+        inner = function.func if isinstance(function, functools.partial) else function
+        fn_name = name or getattr(inner, "__name__", None)
         if not fn_name:
             raise ValueError("cannot infer a name for this callable; pass name=")
-        summary, param_docs = _doc_summary_and_params(inspect.getdoc(function))
+        summary, param_docs = _doc_summary_and_params(inspect.getdoc(inner))
         signature = inspect.signature(function)
         try:
-            hints = get_type_hints(function)
+            hints = get_type_hints(inner)
         except Exception:  # unresolvable forward references: fall back to raw annotations
             hints = {}
+        bind = dict(bind or {})
+        unknown = sorted(set(bind) - set(signature.parameters))
+        if unknown:
+            raise TypeError(f"tool {fn_name!r}: bind names no parameter: {', '.join(unknown)}")
+        partial_keywords = (
+            set(function.keywords) if isinstance(function, functools.partial) else set()
+        )
         fields: dict[str, Any] = {}
+        annotations: dict[str, Any] = {}
         positional: list[str] = []
         context_param: str | None = None
+        bound: dict[str, Any] = {}
+        bound_checks: dict[str, pydantic.TypeAdapter[Any]] = {}
         for pname, param in signature.parameters.items():
             annotation = hints.get(pname, param.annotation)
             if _is_context_annotation(annotation):
+                if pname in bind:
+                    raise TypeError(
+                        f"tool {fn_name!r}: parameter {pname!r} receives the ToolContext "
+                        "and cannot be bound"
+                    )
                 context_param = pname
+                continue
+            if pname in partial_keywords and pname not in bind:
+                continue  # fixed by the partial, which passes it itself
+            if pname in bind:
+                if param.kind is param.POSITIONAL_ONLY:
+                    positional.append(pname)
+                bound[pname], check = _bind_value(fn_name, pname, annotation, bind[pname])
+                if check is not None:
+                    bound_checks[pname] = check
                 continue
             if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
                 raise TypeError(
@@ -249,6 +394,7 @@ class Tool:
             key = pname
             while key.startswith("_") or key in fields:
                 key = f"param{key}"
+            annotations[pname] = annotation
             fields[key] = (
                 annotation,
                 pydantic.Field(
@@ -270,7 +416,10 @@ class Tool:
                 "define the type at module level of the tool's module"
             ) from None
         if parameters is None:
-            schema = validator.model_json_schema()
+            try:
+                schema = validator.model_json_schema()
+            except pydantic.PydanticInvalidForJsonSchema:
+                raise _no_schema(fn_name, annotations) from None
             schema.pop("title", None)
             for prop in schema.get("properties", {}).values():
                 prop.pop("title", None)
@@ -290,9 +439,15 @@ class Tool:
             timeout=timeout,
             return_direct=return_direct,
             is_async=is_async,
+            isolation=isolation,
             context_param=context_param,
             validator=validator,
             positional=tuple(positional),
+            bound=bound,
+            bound_checks=bound_checks,
+            fixed=frozenset(
+                {*bound, *partial_keywords, *([context_param] if context_param else [])}
+            ),
         )
 
     @classmethod
@@ -305,6 +460,8 @@ class Tool:
         writes: Iterable[str] | None = None,
         timeout: float | None = None,
         return_direct: bool = False,
+        bind: Mapping[str, Any] | None = None,
+        isolation: Isolation = "none",
     ) -> Tool:
         """Wrap ``function`` under an existing OpenAI-style tool definition.
 
@@ -327,6 +484,8 @@ class Tool:
             writes=writes,
             timeout=timeout,
             return_direct=return_direct,
+            bind=bind,
+            isolation=isolation,
         )
 
     def definition(self) -> dict[str, Any]:
@@ -344,6 +503,12 @@ class Tool:
         """
         if not arguments and self._no_parameters:  # nothing to check, nothing to fill in
             return {}
+        if self.fixed and not self.fixed.isdisjoint(arguments):
+            names = ", ".join(f"'{n}'" for n in arguments if n in self.fixed)
+            raise ToolArgumentsError(
+                f"invalid arguments for tool '{self.name}': {names} cannot be set "
+                "(the application provides it); call the tool without it"
+            )
         try:
             model = self.validator.model_validate(arguments)
         except pydantic.ValidationError as exc:
@@ -354,14 +519,49 @@ class Tool:
             return {self._aliases.get(k, k): v for k, v in model.__dict__.items()}
         return dict(model.__dict__)
 
-    def bind(self, kwargs: Mapping[str, Any], context: ToolContext) -> Callable[[], Any]:
-        """A zero-argument callable that runs the function on validated ``kwargs``."""
-        if not self.positional and self.context_param is None:
-            return functools.partial(self.function, **kwargs)
-        args = [kwargs[p] for p in self.positional]
-        kw = {k: v for k, v in kwargs.items() if k not in self.positional}
+    def arguments(
+        self, kwargs: Mapping[str, Any], context: ToolContext
+    ) -> tuple[list[Any], dict[str, Any]]:
+        """``(args, kwargs)`` for the function: validated ``kwargs`` plus bound values and
+        the context, positional-only parameters in ``args``.  Raises :class:`BindingError`
+        when a :class:`FromContext` value is missing or does not fit its annotation."""
+        kw = dict(kwargs)
+        for pname, value in self.bound.items():
+            if isinstance(value, FromContext):
+                kw[pname] = self._provided(pname, value, context)
+            else:
+                kw[pname] = value
         if self.context_param is not None:
             kw[self.context_param] = context
+        if not self.positional:
+            return [], kw
+        return [kw.pop(p) for p in self.positional], kw
+
+    def _provided(self, pname: str, source: FromContext, context: ToolContext) -> Any:
+        try:
+            value = source.resolve(context)
+        except Exception as exc:
+            raise BindingError(
+                f"tool '{self.name}': bound parameter '{pname}' has no value in the run's "
+                f"context ({type(exc).__name__}: {exc})"
+            ) from None
+        check = self.bound_checks.get(pname)
+        if check is None:
+            return value
+        try:
+            return check.validate_python(value)
+        except pydantic.ValidationError as exc:
+            raise BindingError(
+                f"tool '{self.name}': bound parameter '{pname}' got a value that does not "
+                f"fit its annotation: {exc.errors(include_url=False)[0]['msg']}"
+            ) from None
+
+    def bind(self, kwargs: Mapping[str, Any], context: ToolContext) -> Callable[[], Any]:
+        """A zero-argument callable that runs the function on validated ``kwargs`` (plus
+        bound values and the context; see :meth:`arguments`)."""
+        if not self.positional and self.context_param is None and not self.bound:
+            return functools.partial(self.function, **kwargs)
+        args, kw = self.arguments(kwargs, context)
         function = self.function
         return lambda: function(*args, **kw)
 
@@ -379,6 +579,8 @@ def tool(
     writes: Iterable[str] | None = None,
     timeout: float | None = None,
     return_direct: bool = False,
+    bind: Mapping[str, Any] | None = None,
+    isolation: Isolation = "none",
 ) -> Callable[[Callable[..., Any]], Tool]: ...
 
 
@@ -392,8 +594,11 @@ def tool(
     writes: Iterable[str] | None = None,
     timeout: float | None = None,
     return_direct: bool = False,
+    bind: Mapping[str, Any] | None = None,
+    isolation: Isolation = "none",
 ) -> Tool | Callable[[Callable[..., Any]], Tool]:
-    """Make a :class:`Tool`: ``tool(fn)``, ``@tool`` or ``@tool(reads=..., timeout=...)``."""
+    """Make a :class:`Tool`: ``tool(fn)``, ``@tool`` or ``@tool(reads=..., timeout=...)``
+    (every option of :meth:`Tool.from_function`)."""
 
     def make(fn: Callable[..., Any]) -> Tool:
         return Tool.from_function(
@@ -404,6 +609,8 @@ def tool(
             writes=writes,
             timeout=timeout,
             return_direct=return_direct,
+            bind=bind,
+            isolation=isolation,
         )
 
     return make(function) if function is not None else make
@@ -433,14 +640,20 @@ class Toolset:
         *,
         labels: Mapping[str, Mapping[str, Iterable[str]]] | None = None,
         timeouts: Mapping[str, float] | None = None,
+        isolation: Mapping[str, Isolation] | None = None,
+        bind: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> Toolset:
         """Build from OpenAI-style tool JSON plus a name → callable map.
 
         ``labels`` maps a tool name to ``{"reads": [...], "writes": [...]}``; tools not in it
-        are unlabelled.  Every schema needs a callable and every callable a schema.
+        are unlabelled.  ``timeouts``, ``isolation`` and ``bind`` map a tool name to that
+        option of :meth:`Tool.from_schema`.  Every schema needs a callable and every callable
+        a schema.
         """
         labels = labels or {}
         timeouts = timeouts or {}
+        isolation = isolation or {}
+        bind = bind or {}
         out = cls()
         seen: set[str] = set()
         for schema in schemas:
@@ -456,6 +669,8 @@ class Toolset:
                     reads=lab.get("reads"),
                     writes=lab.get("writes"),
                     timeout=timeouts.get(name),
+                    isolation=isolation.get(name, "none"),
+                    bind=bind.get(name),
                 )
             )
             seen.add(name)
