@@ -45,6 +45,8 @@ from ._scripted import ScriptedModel as ScriptedModel
 from ._scripted import ScriptExhausted as ScriptExhausted
 from ._scripted import ScriptView as ScriptView
 from ._scripted import Turn as Turn
+from ._tools import FromContext as FromContext
+from ._tools import Isolation as Isolation
 from ._tools import Tool as Tool
 from ._tools import ToolArgumentsError as ToolArgumentsError
 from ._tools import ToolContext as ToolContext
@@ -70,10 +72,12 @@ __all__ = (
     "EarlyDispatch",
     "ErrorKind",
     "ExecutionMode",
+    "FromContext",
     "Future",
     "FutureReferenceError",
     "FutureState",
     "Interval",
+    "Isolation",
     "Message",
     "ModelAPIError",
     "ModelConnectionError",

@@ -106,6 +106,7 @@ class FromContext:
     source: str | Callable[[ToolContext], Any]
 
     def resolve(self, context: ToolContext) -> Any:
+        """The value for one call, from that call's run context."""
         if isinstance(self.source, str):
             return context[self.source]
         return self.source(context)
