@@ -39,6 +39,8 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints, ov
 import pydantic
 from pydantic_core import PydanticUndefined
 
+from ._binding import BindingError, FromContext, bind_value, no_schema_error
+from ._docstrings import doc_summary_and_params as _doc_summary_and_params
 from ._labels import Access
 
 __all__ = (
@@ -91,96 +93,6 @@ class ToolArgumentsError(ValueError):
     """The model's arguments do not fit the tool; the message is written for the model."""
 
 
-class BindingError(Exception):
-    """A bound parameter's value could not be produced for a call (its :class:`FromContext`
-    key is missing or its value does not fit the annotation); the message names the tool
-    and the parameter."""
-
-
-@dataclass(frozen=True)
-class FromContext:
-    """A bound parameter's value, taken from each run's :class:`ToolContext`:
-    ``FromContext("account")`` reads ``context["account"]``; ``FromContext(fn)`` calls
-    ``fn(context)``.  The value is validated against the parameter's annotation per call."""
-
-    source: str | Callable[[ToolContext], Any]
-
-    def resolve(self, context: ToolContext) -> Any:
-        """The value for one call, from that call's run context."""
-        if isinstance(self.source, str):
-            return context[self.source]
-        return self.source(context)
-
-
-_ARBITRARY = pydantic.ConfigDict(arbitrary_types_allowed=True)
-
-
-_ARGS_SECTIONS = frozenset(
-    {"args", "arguments", "parameters", "params", "keyword args", "keyword arguments"}
-)
-_SECTION = re.compile(r"([A-Z][A-Za-z ]*):")
-_REST_PARAM = re.compile(r":param\s+(?:[^:]+\s)?(\w+):\s*(.*)")
-_GOOGLE_PARAM = re.compile(r"(\*{0,2}\w+)\s*(?:\([^)]*\))?\s*:\s*(.*)")
-
-
-def _doc_summary_and_params(doc: str | None) -> tuple[str, dict[str, str]]:
-    """Split a docstring into its description and per-parameter texts.
-
-    Understands Google style (``Args:`` / ``name (type): text``) and reST (``:param name: text``).
-    The description is the prose outside any section: ``Returns:``, ``Raises:``, ``:returns:``
-    and the like are left out, as their text describes the output, not how to call the tool.
-    """
-    if not doc:
-        return "", {}
-    lines = inspect.cleandoc(doc).splitlines()
-    params: dict[str, str] = {}
-    summary: list[str] = []
-    section: str | None = None  # None (description), "args", "other" (a section to skip)
-    current: str | None = None  # the parameter whose text continues on the next line
-    rest_field = False  # inside a reST field: it runs on, at any indent, to a blank line
-    arg_indent = ""
-    for line in lines:
-        stripped = line.strip()
-        indent = line[: len(line) - len(line.lstrip())]
-        rest = _REST_PARAM.match(stripped)
-        if rest:
-            section, current, rest_field = "other", rest.group(1), True
-            params[current] = rest.group(2)
-            continue
-        if stripped.startswith(":"):  # another reST field (:returns:, :type x:, :raises:)
-            section, current, rest_field = "other", None, True
-            continue
-        if rest_field and stripped:  # a reST field's text continues, even at the margin
-            if current:
-                params[current] = f"{params[current]} {stripped}".strip()
-            continue
-        rest_field = False
-        header = _SECTION.fullmatch(stripped) if not indent else None
-        if header:
-            section = "args" if header.group(1).lower() in _ARGS_SECTIONS else "other"
-            current, arg_indent = None, ""
-            continue
-        if not stripped:
-            if section is None:
-                summary.append(line)
-            continue
-        if section is not None and not indent:  # text back at the margin ends a section
-            section, current = None, None
-        if section == "args":
-            m = _GOOGLE_PARAM.match(stripped)
-            if m and (not arg_indent or indent == arg_indent):
-                arg_indent = indent
-                current = m.group(1).lstrip("*")
-                params[current] = m.group(2)
-            elif current:
-                params[current] = f"{params[current]} {stripped}".strip()
-            continue
-        if section == "other":
-            continue
-        summary.append(line)
-    return "\n".join(summary).strip(), params
-
-
 def _is_context_annotation(annotation: Any) -> bool:
     """``ToolContext``, or ``ToolContext | None`` for a parameter with a ``None`` default."""
     if annotation is ToolContext:
@@ -210,53 +122,6 @@ def _spec(schema: Mapping[str, Any]) -> Mapping[str, Any]:
         inner: Mapping[str, Any] = schema.get("function", schema)
         return inner
     return schema
-
-
-def _bind_value(
-    tool_name: str, pname: str, annotation: Any, value: Any
-) -> tuple[Any, pydantic.TypeAdapter[Any] | None]:
-    """A bound value as passed to calls, and the per-call check of a :class:`FromContext`."""
-    adapter = _adapter(annotation)
-    if isinstance(value, FromContext):
-        return value, adapter
-    try:
-        return adapter.validate_python(value), None
-    except pydantic.ValidationError as exc:
-        raise TypeError(
-            f"tool {tool_name!r}: the value bound to parameter {pname!r} does not fit its "
-            f"annotation: {exc.errors(include_url=False)[0]['msg']}"
-        ) from None
-
-
-def _adapter(annotation: Any) -> pydantic.TypeAdapter[Any]:
-    """A validator of one annotation, allowing plain classes (checked with ``isinstance``)."""
-    if annotation is inspect.Parameter.empty:
-        annotation = Any
-    try:
-        return pydantic.TypeAdapter(annotation, config=_ARBITRARY)
-    except pydantic.PydanticUserError:  # a model, dataclass or TypedDict has its own config
-        return pydantic.TypeAdapter(annotation)
-
-
-def _no_schema(tool_name: str, annotations: Mapping[str, Any]) -> TypeError:
-    """The error for a parameter whose annotation has no JSON schema (named when found)."""
-    culprit = ""
-    for pname, annotation in annotations.items():
-        try:
-            _adapter(annotation).json_schema()
-        except Exception:
-            culprit = f"parameter {pname!r} is annotated {_type_text(annotation)}, which "
-            break
-    return TypeError(
-        f"tool {tool_name!r}: {culprit or 'a parameter annotation '}has no JSON schema to "
-        "show the model; annotate it with JSON data types, a pydantic model, a dataclass or "
-        "a TypedDict, or bind it (bind={...} or functools.partial) if the application "
-        "provides it, or pass parameters= with a schema of your own"
-    )
-
-
-def _type_text(annotation: Any) -> str:
-    return getattr(annotation, "__qualname__", None) or repr(annotation)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -376,7 +241,7 @@ class Tool:
             if pname in bind:
                 if param.kind is param.POSITIONAL_ONLY:
                     positional.append(pname)
-                bound[pname], check = _bind_value(fn_name, pname, annotation, bind[pname])
+                bound[pname], check = bind_value(fn_name, pname, annotation, bind[pname])
                 if check is not None:
                     bound_checks[pname] = check
                 continue
@@ -420,7 +285,7 @@ class Tool:
             try:
                 schema = validator.model_json_schema()
             except pydantic.PydanticInvalidForJsonSchema:
-                raise _no_schema(fn_name, annotations) from None
+                raise no_schema_error(fn_name, annotations) from None
             schema.pop("title", None)
             for prop in schema.get("properties", {}).values():
                 prop.pop("title", None)
