@@ -110,6 +110,11 @@ def parse_future_number(future_id: str) -> int | None:
 
 def _strings(value: Any) -> Iterator[str]:
     """Every string inside ``value`` (mappings' values, lists, tuples), without recursion."""
+    if isinstance(value, Mapping) and all(
+        isinstance(v, str | int | float | bool) or v is None for v in value.values()
+    ):  # the common flat case, without the stack
+        yield from (v for v in value.values() if isinstance(v, str))
+        return
     stack = [value]
     seen: set[int] = set()
     while stack:
@@ -152,6 +157,8 @@ def find_references(arguments: Any, issued: int) -> tuple[set[int], list[str]]:
     deps: set[int] = set()
     problems: list[str] = []
     for text in _strings(arguments):
+        if "future_" not in text:  # the common case: no reference of any kind
+            continue
         whole = _VALID.fullmatch(text.strip())
         if whole:
             n = int(whole.group(1))
@@ -270,6 +277,8 @@ def resolve_references(
     """
 
     def text(value: str) -> Any:
+        if "future_" not in value:
+            return value
         whole = _VALID.fullmatch(value.strip())
         if whole:
             return select_path(lookup(int(whole.group(1))), whole.group(2), ref=value.strip())
