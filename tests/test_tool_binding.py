@@ -154,7 +154,11 @@ def test_from_openai_threads_bind_and_isolation() -> None:
         "function": {
             "name": "get_iban",
             "description": "IBAN",
-            "parameters": {"type": "object", "properties": {"prefix": {"type": "string"}}},
+            "parameters": {
+                "type": "object",
+                "properties": {"account": {"type": "object"}, "prefix": {"type": "string"}},
+                "required": ["account"],
+            },
         },
     }
     ts = Toolset.from_openai(
@@ -165,6 +169,11 @@ def test_from_openai_threads_bind_and_isolation() -> None:
     )
     t = ts["get_iban"]
     assert t.isolation == "process"
+    assert t.parameters == {
+        "type": "object",
+        "properties": {"prefix": {"type": "string"}},
+        "required": [],
+    }
     assert t.validate({"prefix": "p"}) == {"prefix": "p"}
     with pytest.raises(ToolArgumentsError, match="cannot be set"):
         t.validate({"account": {"iban": "EVIL"}})

@@ -124,6 +124,18 @@ def _spec(schema: Mapping[str, Any]) -> Mapping[str, Any]:
     return schema
 
 
+def _without(schema: Mapping[str, Any], names: set[str]) -> dict[str, Any]:
+    """``schema`` less the properties ``names`` (and their ``required`` entries)."""
+    out = dict(schema)
+    props = out.get("properties")
+    if isinstance(props, Mapping):
+        out["properties"] = {k: v for k, v in props.items() if k not in names}
+    required = out.get("required")
+    if isinstance(required, list):
+        out["required"] = [r for r in required if r not in names]
+    return out
+
+
 @dataclass(frozen=True, kw_only=True)
 class Tool:
     """A callable the model may call, with its schema and its scheduling metadata."""
@@ -290,6 +302,8 @@ class Tool:
             for prop in schema.get("properties", {}).values():
                 prop.pop("title", None)
             parameters = schema
+        elif bound or partial_keywords:  # a given schema must not offer bound parameters
+            parameters = _without(parameters, {*bound, *partial_keywords})
         # A wrapper decides how the call runs, not what it wraps: look at the outermost
         # callable first (an async wrapper around a sync function is async).
         is_async = any(
