@@ -33,11 +33,17 @@ async def test_process_isolation_makes_a_timeout_hard(tmp_path: Path) -> None:
     pid_file = tmp_path / "pid"
     toolset = Toolset(
         [
-            tool(isolated_tools.hang, isolation="process", timeout=1.0),
+            tool(isolated_tools.hang, isolation="process", timeout=2.0),
             tool(isolated_tools.square, isolation="process"),
         ]
     )
+    # The timeout includes starting a worker interpreter when none is idle (documented), which
+    # on a loaded machine can take longer than the timeout: start the workers first, so the
+    # hanging call surely begins (and writes its pid) before it is killed.
+    warm = [ToolCall(id=f"w{i}", name="square", arguments={"x": i}) for i in range(2)]
     for mode in ("sequential", "concurrent"):
+        pid_file.unlink(missing_ok=True)
+        await ToolExecutor(toolset=toolset, mode="concurrent").run(warm)
         batch = await ToolExecutor(toolset=toolset, mode=mode).run(  # type: ignore[arg-type]
             [
                 ToolCall(id="1", name="hang", arguments={"pid_file": str(pid_file)}),
@@ -45,7 +51,7 @@ async def test_process_isolation_makes_a_timeout_hard(tmp_path: Path) -> None:
             ]
         )
         assert [r.error_kind for r in batch.results] == ["timeout", None]
-        assert batch.results[0].content == "Error: tool 'hang' timed out after 1 s"
+        assert batch.results[0].content == "Error: tool 'hang' timed out after 2 s"
         assert batch.results[1].value == 49
         # killed (SIGKILL) and reaped before the result came back
         assert _gone(int(pid_file.read_text()))
