@@ -7,6 +7,10 @@ Run: ``.venv/bin/python benchmarks/bench_executor.py [--calls N] [--repeats R]``
 (b) Overhead: N no-op async calls through the executor in concurrent mode, unbounded, against
     a bare ``asyncio.gather`` of the same coroutines, in the same process (target ≤ 1.5×).
     Also the figure for N sync no-op tools, which go through worker threads.
+(c) Process isolation: P no-op calls of a tool built with ``isolation="process"`` against the
+    same no-op run in a worker thread (``isolation="none"``), concurrent mode, after one warm-up
+    batch has started the worker processes (one per CPU); and, separately, the first call of a
+    fresh event loop, which includes starting a worker interpreter.
 Each figure is the median of R repeats.
 """
 
@@ -94,14 +98,38 @@ async def overhead(n: int, repeats: int) -> tuple[float, float]:
     return a / b, s / b
 
 
+async def process_isolation(n: int, repeats: int) -> None:
+    isolated = tool(name="isolated_noop", isolation="process")(sync_noop)
+    threaded = tool(name="threaded_noop")(sync_noop)
+    executor = ToolExecutor(toolset=Toolset([isolated, threaded]), mode="concurrent")
+    in_process = [ToolCall(id=f"t{i}", name="threaded_noop") for i in range(n)]
+    in_worker = [ToolCall(id=f"p{i}", name="isolated_noop") for i in range(n)]
+    first = await _timed(lambda: executor.run(in_worker[:1]))  # starts one worker process
+    await executor.run(in_worker)  # warm up: as many workers as the process limiter allows
+    threads, processes = [], []
+    for _ in range(repeats):
+        threads.append(await _timed(lambda: executor.run(in_process)))
+        batch = await executor.run(in_worker)
+        assert not any(r.is_error for r in batch.results), batch.results[0].content
+        processes.append(await _timed(lambda: executor.run(in_worker)))
+    t, p = statistics.median(threads), statistics.median(processes)
+    print(f"(c) process isolation, {n:,} no-op sync calls, concurrent mode (median of {repeats})")
+    print(f"    worker threads (default)   {t * 1e3:8.1f} ms  ({t / n * 1e6:7.1f} us/call)")
+    print(f"    worker processes           {p * 1e3:8.1f} ms  ({p / n * 1e6:7.1f} us/call)")
+    print(f"    processes / threads        {p / t:8.1f} x")
+    print(f"    first call, cold worker    {first * 1e3:8.1f} ms  (starts an interpreter)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--calls", type=int, default=10_000)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--process-calls", type=int, default=300)
     args = parser.parse_args(argv)
     print(f"Python {sys.version.split()[0]}, asyncio event loop")
     asyncio.run(seed_example(args.repeats))
     asyncio.run(overhead(args.calls, args.repeats))
+    asyncio.run(process_isolation(args.process_calls, args.repeats))
     return 0
 
 

@@ -147,10 +147,17 @@ def test_path_is_walked_not_evaluated() -> None:
     assert deps == {1}
     with pytest.raises(FutureReferenceError):
         select_path({"a": 1}, ".__class__", ref="future_1.__class__")
-    # "[0+1]" is no index step: the whole string is not a reference, the id inside is
-    # interpolated and the rest stays text.
-    out = resolve_references({"v": "future_2.items[0+1]"}, lookup, render)
-    assert out == {"v": json.dumps(VALUES[2]["items"]) + "[0+1]"}
+    # "[0+1]" is no index step: a whole value that starts like a reference but is not one
+    # is an error naming the first character that does not fit, never interpolated.
+    deps, problems = find_references({"v": "future_2.items[0+1]"}, issued=2)
+    assert deps == set()
+    assert problems == [
+        "'future_2.items[0+1]' is not a valid future reference: unexpected '[' after "
+        "'future_2.items' (a reference is future_<n> followed by .field and [index] steps, "
+        "e.g. future_3.items[0].id)"
+    ]
+    with pytest.raises(FutureReferenceError, match="not a valid future reference"):
+        resolve_references({"v": "future_2.items[0+1]"}, lookup, render)
 
 
 def test_select_path_converts_models_to_json_data() -> None:

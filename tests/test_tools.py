@@ -306,7 +306,7 @@ def test_context_parameter_is_hidden_and_passed() -> None:
         t = tool(fn)
         assert t.context_param == pname
         assert list(t.parameters["properties"]) == ["x"]
-        with pytest.raises(ToolArgumentsError, match="not a parameter"):
+        with pytest.raises(ToolArgumentsError, match="cannot be set"):
             t.validate({"x": 1, pname: {"user": "mallory"}})
         context = ToolContext({"user": "alice"})
         assert t.bind(t.validate({"x": 1}), context)() == 1

@@ -51,11 +51,13 @@ from ._scripted import ScriptView as ScriptView
 from ._scripted import estimate_input_tokens as estimate_input_tokens
 from ._session import FuturesSession as FuturesSession
 from ._session import SessionMode as SessionMode
+from ._tools import FromContext as FromContext
+from ._tools import Isolation as Isolation
 from ._tools import Tool as Tool
 from ._tools import ToolArgumentsError as ToolArgumentsError
 from ._tools import ToolContext as ToolContext
-from ._tools import Toolset as Toolset
 from ._tools import tool as tool
+from ._toolset import Toolset as Toolset
 from ._trace import Interval as Interval
 from ._trace import Trace as Trace
 from ._trace import TraceMetrics as TraceMetrics
@@ -77,11 +79,13 @@ __all__ = (
     "ErrorKind",
     "ExecutionMode",
     "FinalAnswerPolicy",
+    "FromContext",
     "Future",
     "FutureReferenceError",
     "FutureState",
     "FuturesSession",
     "Interval",
+    "Isolation",
     "Message",
     "ModePolicy",
     "ModelAPIError",

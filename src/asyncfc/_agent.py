@@ -94,7 +94,7 @@ from ._protocol import (
     pending_text,
 )
 from ._scheduler import Future, Scheduler
-from ._tools import Toolset
+from ._toolset import Toolset
 from ._trace import Interval
 
 __all__ = ("Agent",)

@@ -25,8 +25,13 @@ ErrorKind = Literal[
     "cancelled",
     "unknown_future",
     "dependency_failed",
+    "unrenderable_result",
 ]
-"""Why a call produced an error result instead of a value."""
+"""Why a call produced an error result instead of a value.
+
+``unrenderable_result``: the tool returned, but its value has no text for the model (not
+JSON-serialisable and its ``str()`` raises, e.g. a raising ``__str__``/``__repr__`` or a
+structure nested too deep); see :func:`asyncfc._invoke.render_result`."""
 
 
 @dataclass(frozen=True, kw_only=True)

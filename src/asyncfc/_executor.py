@@ -39,7 +39,8 @@ import anyio
 from ._calls import ToolCall, ToolResult
 from ._invoke import DEFAULT_MAX_RESULT_CHARS, error_result, run_call
 from ._scheduler import Ordering, Scheduler
-from ._tools import ToolContext, Toolset
+from ._tools import ToolContext
+from ._toolset import Toolset
 from ._trace import Interval, Trace
 
 __all__ = ("BatchResult", "DuplicateCallIdError", "ExecutionMode", "ToolExecutor")

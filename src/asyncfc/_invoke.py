@@ -13,35 +13,47 @@ Invariants:
 * :func:`run_call` never raises for anything the *model* got wrong or the *tool* did wrong:
   unknown tools, bad JSON, invalid arguments, exceptions and timeouts all become error
   results.  Cancellation from outside is the one thing it lets through, as anyio requires.
-* Sync tools run in a worker thread (anyio copies ``contextvars`` into it); async tools run on
-  the event loop.  A timed-out or cancelled sync tool cannot be interrupted: its thread is
-  abandoned, runs to completion in the background, and its return value is discarded.
+* Sync tools run in a daemon worker thread (``contextvars`` are copied into it); async tools
+  run on the event loop; tools built with ``isolation="process"`` run in a worker process.  A
+  timed-out or cancelled sync tool cannot be interrupted: its thread is abandoned, runs to
+  completion in the background (never delaying interpreter exit), and its return value is
+  discarded.  A process-isolated tool's worker is killed instead (:mod:`asyncfc._workers`).
+* A timeout measures the function's own run: time spent waiting for a thread or process slot
+  (``max_concurrency``, anyio's default limiters) is not counted.  An async tool that blocks
+  the event loop (``time.sleep``) or swallows cancellation cannot be stopped by a timeout;
+  ``isolation="process"`` makes the timeout hard.
+* Every successful value gets a text (:func:`render_result`), or the call gets an
+  ``unrenderable_result`` error result; rendering never raises anything else.  A tool's
+  exception is described with a guarded ``str()``, so an exception whose ``__str__`` raises
+  is still reported.
 """
 
 from __future__ import annotations
 
-import inspect
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import anyio
-import anyio.to_thread
 import pydantic_core
 
 from ._calls import ErrorKind, ToolCall, ToolResult
 from ._futures import FutureReferenceError, find_references, resolve_references
-from ._tools import Tool, ToolArgumentsError, ToolContext, Toolset
+from ._tools import BindingError, Tool, ToolArgumentsError, ToolContext
+from ._toolset import Toolset
+from ._workers import PicklingError, WorkerTimeout, run_in_process, run_in_thread
 
 __all__ = (
     "ArgumentsError",
     "PreparedCall",
+    "UnrenderableResult",
     "complete",
     "decode_arguments",
     "error_result",
     "execute",
     "prepare",
+    "render_result",
     "render_value",
     "resolve",
     "run_call",
@@ -155,9 +167,7 @@ def prepare(call: ToolCall, toolset: Toolset, *, issued: int | None = None) -> P
             raise ArgumentsError("unknown_future", "; ".join(problems))
         references = tuple(sorted(found))
     kwargs = None if references else validate(tool, arguments)
-    return PreparedCall(
-        call=call, tool=tool, arguments=arguments, references=references, kwargs=kwargs
-    )
+    return PreparedCall(call, tool, arguments, references, kwargs)
 
 
 def resolve(
@@ -177,22 +187,81 @@ def resolve(
     return validate(prepared.tool, resolved)
 
 
-def render_value(value: Any, max_chars: int | None = DEFAULT_MAX_RESULT_CHARS) -> str:
-    """The text a model reads for a tool's return value.
+class UnrenderableResult(ArgumentsError):
+    """A tool returned a value that has no text for the model (see :func:`render_result`)."""
 
-    Strings pass through; everything else is JSON.  A value JSON cannot encode falls back to
-    ``str()`` with a note; text longer than ``max_chars`` is cut with an explicit marker.
+    def __init__(self, message: str) -> None:
+        super().__init__("unrenderable_result", message)
+
+
+def render_result(value: Any, max_chars: int | None = DEFAULT_MAX_RESULT_CHARS) -> str:
+    """The text a model reads for a tool's return value; :class:`UnrenderableResult` when
+    there is none.
+
+    Strings pass through; everything else is JSON.  A value JSON cannot encode (an unknown
+    type, a cycle, nesting past the encoder's depth limit, an integer of more than 4,300
+    digits is fine as JSON) falls back to ``str()`` with a note saying why.  When ``str()``
+    raises too (a raising ``__str__`` or ``__repr__``, recursion too deep), the value has no
+    text and :class:`UnrenderableResult` names the type and both reasons.  Text longer than
+    ``max_chars`` is cut with an explicit marker.
     """
     if isinstance(value, str):
         text = value
     else:
         try:
             text = pydantic_core.to_json(value).decode()
-        except (pydantic_core.PydanticSerializationError, ValueError, TypeError):
-            text = f"{value!s} [note: result was not JSON-serialisable; shown with str()]"
+        except Exception as json_exc:
+            why = _json_problem(json_exc)
+            try:
+                shown = str(value)
+            except Exception as str_exc:
+                raise UnrenderableResult(
+                    f"the tool returned a value of type {_type_name(value)} that cannot be "
+                    f"shown: it is not JSON-serialisable{why} and str() raised "
+                    f"{_reason(str_exc)}"
+                ) from None
+            text = f"{shown} [note: result was not JSON-serialisable{why}; shown with str()]"
     if max_chars is not None and len(text) > max_chars:
         text = f"{text[:max_chars]}… [truncated: {max_chars} of {len(text)} characters shown]"
     return text
+
+
+def render_value(value: Any, max_chars: int | None = DEFAULT_MAX_RESULT_CHARS) -> str:
+    """:func:`render_result` that never raises: a value without text becomes a bracketed
+    note naming its type (used where a text is needed whatever happens, e.g. interpolating a
+    future's value into a longer string)."""
+    try:
+        return render_result(value, max_chars)
+    except UnrenderableResult as exc:
+        return f"[{exc}]"
+
+
+def _json_problem(exc: BaseException) -> str:
+    """Why the JSON encoder refused a value, when it is not simply an unknown type."""
+    text = _reason(exc)
+    if "Circular reference" in text:
+        return " (it contains a reference cycle)"
+    if "depth" in text or "recursion" in text.lower():
+        return " (it is nested too deeply)"
+    return ""
+
+
+def _type_name(value: Any) -> str:
+    try:
+        return type(value).__qualname__
+    except Exception:  # pragma: no cover - a metaclass that breaks __qualname__
+        return "object"
+
+
+def _reason(exc: BaseException) -> str:
+    """``TypeName: message`` for an exception whose own ``__str__`` may raise, cut to 200
+    characters (pydantic's messages repeat the whole cause chain)."""
+    try:
+        message = str(exc)
+    except Exception:
+        message = "(its message cannot be shown either)"
+    text = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+    return text if len(text) <= 200 else f"{text[:200]}…"
 
 
 def _fmt_seconds(s: float) -> str:
@@ -206,36 +275,60 @@ async def execute(
     context: ToolContext,
     timeout: float | None,  # noqa: ASYNC109 - a per-tool setting, enforced with a cancel scope
     limiter: anyio.CapacityLimiter | None = None,
+    check_render: bool = True,
 ) -> Any:
-    """Run the tool; raise :class:`ArgumentsError` for timeouts and tool exceptions."""
-    fn = tool.bind(kwargs, context)
+    """Run the tool; raise :class:`ArgumentsError` for timeouts, tool exceptions and (with
+    ``check_render``) a value that has no text (:class:`UnrenderableResult`).
+
+    ``check_render`` renders the value once to find out; callers that render the value
+    themselves with :func:`render_result` pass ``False`` and handle the error there.
+    """
     try:
-        if timeout is None or math.isinf(timeout):
-            if tool.is_async:
-                return await fn()
-            return await _call(tool, fn, limiter)
-        with anyio.move_on_after(timeout) as scope:
-            return await _call(tool, fn, limiter)
-        if scope.cancelled_caught:
-            raise ArgumentsError(
-                "timeout", f"tool '{tool.name}' timed out after {_fmt_seconds(timeout)}"
-            )
-        raise AssertionError("unreachable")  # pragma: no cover
+        value = await _call(tool, kwargs, context, timeout, limiter)
     except ArgumentsError:
         raise
-    except Exception as exc:
+    except WorkerTimeout:
         raise ArgumentsError(
-            "exception", f"tool '{tool.name}' raised {type(exc).__name__}: {exc}"
-        ) from exc
-
-
-async def _call(tool: Tool, fn: Any, limiter: anyio.CapacityLimiter | None) -> Any:
-    if tool.is_async:
-        return await fn()
-    value = await anyio.to_thread.run_sync(fn, abandon_on_cancel=True, limiter=limiter)
-    if inspect.isawaitable(value):  # a sync wrapper around an async function
-        return await value
+            "timeout", f"tool '{tool.name}' timed out after {_fmt_seconds(timeout or 0)}"
+        ) from None
+    except BindingError as exc:
+        raise ArgumentsError("exception", str(exc)) from None
+    except PicklingError as exc:
+        raise ArgumentsError(
+            "exception",
+            f"tool '{tool.name}' runs in a worker process (isolation='process'), but its "
+            f"function or arguments cannot be pickled ({exc})",
+        ) from None
+    except Exception as exc:
+        raise ArgumentsError("exception", f"tool '{tool.name}' raised {_reason(exc)}") from exc
+    if check_render and not isinstance(value, str | int | float | bool | None):
+        render_result(value, None)
     return value
+
+
+async def _call(
+    tool: Tool,
+    kwargs: Mapping[str, Any],
+    context: ToolContext,
+    timeout: float | None,  # noqa: ASYNC109 - passed on to where the function runs
+    limiter: anyio.CapacityLimiter | None,
+) -> Any:
+    """Run the function where its tool says: in a worker process, on the event loop (async),
+    or in a daemon worker thread (sync); see :mod:`asyncfc._workers` for what a timeout
+    measures in each."""
+    if timeout is not None and math.isinf(timeout):
+        timeout = None
+    if tool.isolation == "process":
+        args, kw = tool.arguments(kwargs, context)
+        return await run_in_process(tool.function, args, kw, timeout=timeout)
+    fn = tool.bind(kwargs, context)
+    if not tool.is_async:
+        return await run_in_thread(fn, timeout=timeout, limiter=limiter)
+    if timeout is None:
+        return await fn()
+    with anyio.move_on_after(timeout):
+        return await fn()
+    raise WorkerTimeout
 
 
 async def complete(
@@ -247,18 +340,23 @@ async def complete(
     max_result_chars: int | None = DEFAULT_MAX_RESULT_CHARS,
     thread_limiter: anyio.CapacityLimiter | None = None,
 ) -> ToolResult:
-    """Execute a prepared call and render its value; tool failures become error results."""
+    """Execute a prepared call and render its value once; tool failures and a value without
+    text become error results."""
     tool = prepared.tool
     timeout = tool.timeout if tool.timeout is not None else default_timeout
     try:
         value = await execute(
-            tool, kwargs, context=context, timeout=timeout, limiter=thread_limiter
+            tool,
+            kwargs,
+            context=context,
+            timeout=timeout,
+            limiter=thread_limiter,
+            check_render=False,
         )
+        content = render_result(value, max_result_chars)
     except ArgumentsError as exc:
         return error_result(prepared.call, exc.kind, str(exc))
-    return success_result(
-        prepared.call, render_value(value, max_result_chars), value, tool.return_direct
-    )
+    return success_result(prepared.call, content, value, tool.return_direct)
 
 
 async def run_call(

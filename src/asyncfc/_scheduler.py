@@ -56,7 +56,8 @@ from ._invoke import (
 )
 from ._labels import StateTree
 from ._tasks import CallTasks
-from ._tools import ToolContext, Toolset
+from ._tools import ToolContext
+from ._toolset import Toolset
 from ._trace import Interval, Trace
 
 __all__ = ("Future", "FutureState", "Ordering", "Scheduler")  # Future re-exported

@@ -40,7 +40,7 @@ from ._protocol import (
     pending_text,
 )
 from ._scheduler import Scheduler
-from ._tools import Toolset
+from ._toolset import Toolset
 
 __all__ = ("FuturesSession", "SessionMode")
 

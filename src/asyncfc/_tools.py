@@ -9,6 +9,16 @@ Invariants:
 * The wrapped function is never modified; ``Tool`` is callable and forwards to it.
 * A parameter annotated :class:`ToolContext` receives the run's read-only context and never
   appears in the schema, so the model cannot set it.
+* *Bound* parameters (``bind={"account": acct}``, ``bind={"db": FromContext("db")}``, or the
+  keywords fixed by a :func:`functools.partial`) are filled in by the application: they are
+  absent from the schema and from validation, and a call that sets one gets an error saying
+  the parameter is not settable.  A bound constant is validated against the parameter's
+  annotation when the tool is built; a :class:`FromContext` value when each call runs.
+* An annotation that has no JSON schema (a plain class) fails when the tool is built with a
+  :class:`TypeError` naming the tool, the parameter and the ways out.
+* ``isolation="process"`` runs each call in a worker process that is killed at the timeout
+  (see :mod:`asyncfc._workers`); the function must then be importable by its module path and
+  its arguments, context values and result picklable.
 * Validation errors become :class:`ToolArgumentsError` whose message names each offending
   argument and what was expected, so a model can correct its call.
 * Resource labels are parsed when the tool is built, so a bad label fails at start-up, not
@@ -17,144 +27,43 @@ Invariants:
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import inspect
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType, NoneType, UnionType
-from typing import Any, Union, get_args, get_origin, get_type_hints, overload
+from typing import Any, Literal, get_type_hints, overload
 
 import pydantic
 from pydantic_core import PydanticUndefined
 
+from ._binding import BindingError, FromContext, bind_value, no_schema_error
+from ._context import (
+    ToolArgumentsError,
+    ToolContext,
+    format_validation_error,
+    is_context_annotation,
+    spec_of,
+    without_properties,
+)
+from ._docstrings import doc_summary_and_params as _doc_summary_and_params
 from ._labels import Access
 
-__all__ = ("Tool", "ToolArgumentsError", "ToolContext", "Toolset", "tool")
+__all__ = (
+    "BindingError",
+    "FromContext",
+    "Isolation",
+    "Tool",
+    "ToolArgumentsError",
+    "ToolContext",
+    "tool",
+)
+
+Isolation = Literal["none", "process"]
+"""Where a call runs: ``"none"`` (async tools on the event loop, sync tools in a worker
+thread) or ``"process"`` (a worker process, killed at the timeout)."""
 
 _NAME = re.compile(r"[A-Za-z0-9_.\-]{1,128}")
-
-
-class ToolContext(Mapping[str, Any]):
-    """An immutable mapping handed to tools that declare a parameter annotated with it.
-
-    It is shared by concurrent calls, which is safe because nobody can change it.
-    """
-
-    __slots__ = ("_data",)
-
-    def __init__(self, data: Mapping[str, Any] | None = None) -> None:
-        self._data: Mapping[str, Any] = MappingProxyType(dict(data or {}))
-
-    def __getitem__(self, key: str) -> Any:
-        return self._data[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._data)
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-    def __repr__(self) -> str:
-        return f"ToolContext({dict(self._data)!r})"
-
-
-class ToolArgumentsError(ValueError):
-    """The model's arguments do not fit the tool; the message is written for the model."""
-
-
-_ARGS_SECTIONS = frozenset(
-    {"args", "arguments", "parameters", "params", "keyword args", "keyword arguments"}
-)
-_SECTION = re.compile(r"([A-Z][A-Za-z ]*):")
-_REST_PARAM = re.compile(r":param\s+(?:[^:]+\s)?(\w+):\s*(.*)")
-_GOOGLE_PARAM = re.compile(r"(\*{0,2}\w+)\s*(?:\([^)]*\))?\s*:\s*(.*)")
-
-
-def _doc_summary_and_params(doc: str | None) -> tuple[str, dict[str, str]]:
-    """Split a docstring into its description and per-parameter texts.
-
-    Understands Google style (``Args:`` / ``name (type): text``) and reST (``:param name: text``).
-    The description is the prose outside any section: ``Returns:``, ``Raises:``, ``:returns:``
-    and the like are left out, as their text describes the output, not how to call the tool.
-    """
-    if not doc:
-        return "", {}
-    lines = inspect.cleandoc(doc).splitlines()
-    params: dict[str, str] = {}
-    summary: list[str] = []
-    section: str | None = None  # None (description), "args", "other" (a section to skip)
-    current: str | None = None  # the parameter whose text continues on the next line
-    arg_indent = ""
-    for line in lines:
-        stripped = line.strip()
-        indent = line[: len(line) - len(line.lstrip())]
-        rest = _REST_PARAM.match(stripped)
-        if rest:
-            section, current = "other", rest.group(1)
-            params[current] = rest.group(2)
-            continue
-        if stripped.startswith(":"):  # another reST field (:returns:, :type x:, :raises:)
-            section, current = "other", None
-            continue
-        header = _SECTION.fullmatch(stripped) if not indent else None
-        if header:
-            section = "args" if header.group(1).lower() in _ARGS_SECTIONS else "other"
-            current, arg_indent = None, ""
-            continue
-        if not stripped:
-            if section is None:
-                summary.append(line)
-            continue
-        if section is not None and not indent:  # text back at the margin ends a section
-            section, current = None, None
-        if section == "args":
-            m = _GOOGLE_PARAM.match(stripped)
-            if m and (not arg_indent or indent == arg_indent):
-                arg_indent = indent
-                current = m.group(1).lstrip("*")
-                params[current] = m.group(2)
-            elif current:
-                params[current] = f"{params[current]} {stripped}".strip()
-            continue
-        if section == "other":
-            if current:  # continuation of a reST :param: text
-                params[current] = f"{params[current]} {stripped}".strip()
-            continue
-        summary.append(line)
-    return "\n".join(summary).strip(), params
-
-
-def _is_context_annotation(annotation: Any) -> bool:
-    """``ToolContext``, or ``ToolContext | None`` for a parameter with a ``None`` default."""
-    if annotation is ToolContext:
-        return True
-    if get_origin(annotation) in (Union, UnionType):
-        return [a for a in get_args(annotation) if a is not NoneType] == [ToolContext]
-    return False
-
-
-def _format_validation_error(tool_name: str, exc: pydantic.ValidationError) -> str:
-    problems = []
-    for err in exc.errors(include_url=False):
-        loc = ".".join(str(p) for p in err["loc"]) or "(arguments)"
-        if err["type"] == "missing":
-            problems.append(f"argument '{loc}' is required but missing")
-        elif err["type"] == "extra_forbidden":
-            problems.append(f"argument '{loc}' is not a parameter of this tool")
-        else:
-            got = err.get("input")
-            problems.append(f"argument '{loc}': {err['msg']} (got {got!r})")
-    return f"invalid arguments for tool '{tool_name}': " + "; ".join(problems)
-
-
-def _spec(schema: Mapping[str, Any]) -> Mapping[str, Any]:
-    """The function spec of ``{"type": "function", "function": {...}}`` or of the bare form."""
-    if schema.get("type") == "function":
-        inner: Mapping[str, Any] = schema.get("function", schema)
-        return inner
-    return schema
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -173,9 +82,17 @@ class Tool:
     return_direct: bool = False
     """When every call of a batch succeeds on ``return_direct`` tools, the loop may stop."""
     is_async: bool = False
+    isolation: Isolation = "none"
+    """``"process"``: each call runs in a worker process that is killed at the timeout."""
     context_param: str | None = None
     validator: type[pydantic.BaseModel] = field(repr=False)
     positional: tuple[str, ...] = field(default=(), repr=False)
+    bound: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    """Parameter → value the runtime passes (a constant, or a :class:`FromContext`)."""
+    bound_checks: Mapping[str, pydantic.TypeAdapter[Any]] = field(default_factory=dict, repr=False)
+    """Parameter → validator of its :class:`FromContext` values, applied per call."""
+    fixed: frozenset[str] = field(default=frozenset(), repr=False)
+    """Parameters the model may not set: bound ones, a ``partial``'s keywords, the context."""
     _no_parameters: bool = field(default=False, init=False, repr=False, compare=False)
     _aliases: Mapping[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
     """Validator field → parameter name, for parameters pydantic cannot name (``_class``)."""
@@ -192,6 +109,10 @@ class Tool:
             )
         if self.timeout is not None and not self.timeout > 0:
             raise ValueError(f"tool {self.name!r}: timeout must be > 0, got {self.timeout!r}")
+        if self.isolation not in ("none", "process"):
+            raise ValueError(
+                f"tool {self.name!r}: isolation must be 'none' or 'process', got {self.isolation!r}"
+            )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.function(*args, **kwargs)
@@ -208,31 +129,63 @@ class Tool:
         timeout: float | None = None,
         return_direct: bool = False,
         parameters: Mapping[str, Any] | None = None,
+        bind: Mapping[str, Any] | None = None,
+        isolation: Isolation = "none",
     ) -> Tool:
         """Wrap ``function``; the schema comes from its signature, hints and docstring.
 
         ``parameters`` replaces the derived JSON schema (validation still follows the
-        signature).  With neither ``reads`` nor ``writes`` the tool is unlabelled and
-        serializes against every other call.
+        signature, less the bound parameters).  With neither ``reads`` nor ``writes`` the tool
+        is unlabelled and serializes against every other call.
+
+        ``bind`` fills parameters in for the application: a constant (validated against the
+        annotation now) or a :class:`FromContext` (validated per call).  Bound parameters,
+        and the keywords a :func:`functools.partial` fixes, are absent from the schema and
+        cannot be set by the model.  ``isolation="process"`` runs calls in a worker process.
         """
         if not callable(function):
             raise TypeError(f"a tool needs a callable, got {type(function).__name__}")
-        fn_name = name or getattr(function, "__name__", None)
+        inner = function.func if isinstance(function, functools.partial) else function
+        fn_name = name or getattr(inner, "__name__", None)
         if not fn_name:
             raise ValueError("cannot infer a name for this callable; pass name=")
-        summary, param_docs = _doc_summary_and_params(inspect.getdoc(function))
+        summary, param_docs = _doc_summary_and_params(inspect.getdoc(inner))
         signature = inspect.signature(function)
         try:
-            hints = get_type_hints(function)
+            hints = get_type_hints(inner)
         except Exception:  # unresolvable forward references: fall back to raw annotations
             hints = {}
+        bind = dict(bind or {})
+        unknown = sorted(set(bind) - set(signature.parameters))
+        if unknown:
+            raise TypeError(f"tool {fn_name!r}: bind names no parameter: {', '.join(unknown)}")
+        partial_keywords = (
+            set(function.keywords) if isinstance(function, functools.partial) else set()
+        )
         fields: dict[str, Any] = {}
+        annotations: dict[str, Any] = {}
         positional: list[str] = []
         context_param: str | None = None
+        bound: dict[str, Any] = {}
+        bound_checks: dict[str, pydantic.TypeAdapter[Any]] = {}
         for pname, param in signature.parameters.items():
             annotation = hints.get(pname, param.annotation)
-            if _is_context_annotation(annotation):
+            if is_context_annotation(annotation):
+                if pname in bind:
+                    raise TypeError(
+                        f"tool {fn_name!r}: parameter {pname!r} receives the ToolContext "
+                        "and cannot be bound"
+                    )
                 context_param = pname
+                continue
+            if pname in partial_keywords and pname not in bind:
+                continue  # fixed by the partial, which passes it itself
+            if pname in bind:
+                if param.kind is param.POSITIONAL_ONLY:
+                    positional.append(pname)
+                bound[pname], check = bind_value(fn_name, pname, annotation, bind[pname])
+                if check is not None:
+                    bound_checks[pname] = check
                 continue
             if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
                 raise TypeError(
@@ -249,6 +202,7 @@ class Tool:
             key = pname
             while key.startswith("_") or key in fields:
                 key = f"param{key}"
+            annotations[pname] = annotation
             fields[key] = (
                 annotation,
                 pydantic.Field(
@@ -270,11 +224,16 @@ class Tool:
                 "define the type at module level of the tool's module"
             ) from None
         if parameters is None:
-            schema = validator.model_json_schema()
+            try:
+                schema = validator.model_json_schema()
+            except pydantic.PydanticInvalidForJsonSchema:
+                raise no_schema_error(fn_name, annotations) from None
             schema.pop("title", None)
             for prop in schema.get("properties", {}).values():
                 prop.pop("title", None)
             parameters = schema
+        elif bound or partial_keywords:  # a given schema must not offer bound parameters
+            parameters = without_properties(parameters, {*bound, *partial_keywords})
         # A wrapper decides how the call runs, not what it wraps: look at the outermost
         # callable first (an async wrapper around a sync function is async).
         is_async = any(
@@ -290,9 +249,15 @@ class Tool:
             timeout=timeout,
             return_direct=return_direct,
             is_async=is_async,
+            isolation=isolation,
             context_param=context_param,
             validator=validator,
             positional=tuple(positional),
+            bound=bound,
+            bound_checks=bound_checks,
+            fixed=frozenset(
+                {*bound, *partial_keywords, *([context_param] if context_param else [])}
+            ),
         )
 
     @classmethod
@@ -305,6 +270,8 @@ class Tool:
         writes: Iterable[str] | None = None,
         timeout: float | None = None,
         return_direct: bool = False,
+        bind: Mapping[str, Any] | None = None,
+        isolation: Isolation = "none",
     ) -> Tool:
         """Wrap ``function`` under an existing OpenAI-style tool definition.
 
@@ -312,7 +279,7 @@ class Tool:
         ``{"name", "description", "parameters"}``.  The given schema is what the model sees;
         arguments are validated against the function's signature.
         """
-        spec = _spec(schema)
+        spec = spec_of(schema)
         if "name" not in spec:
             raise ValueError(f"tool schema has no 'name': {dict(schema)!r}")
         params = dict(spec.get("parameters") or {"type": "object", "properties": {}})
@@ -327,6 +294,8 @@ class Tool:
             writes=writes,
             timeout=timeout,
             return_direct=return_direct,
+            bind=bind,
+            isolation=isolation,
         )
 
     def definition(self) -> dict[str, Any]:
@@ -344,24 +313,65 @@ class Tool:
         """
         if not arguments and self._no_parameters:  # nothing to check, nothing to fill in
             return {}
+        if self.fixed and not self.fixed.isdisjoint(arguments):
+            names = ", ".join(f"'{n}'" for n in arguments if n in self.fixed)
+            raise ToolArgumentsError(
+                f"invalid arguments for tool '{self.name}': {names} cannot be set "
+                "(the application provides it); call the tool without it"
+            )
         try:
             model = self.validator.model_validate(arguments)
         except pydantic.ValidationError as exc:
-            raise ToolArgumentsError(_format_validation_error(self.name, exc)) from None
+            raise ToolArgumentsError(format_validation_error(self.name, exc)) from None
         # What the model set, plus defaults; the values keep nested models.  With extra
         # arguments forbidden, the instance's ``__dict__`` holds exactly the fields.
         if self._aliases:
             return {self._aliases.get(k, k): v for k, v in model.__dict__.items()}
         return dict(model.__dict__)
 
-    def bind(self, kwargs: Mapping[str, Any], context: ToolContext) -> Callable[[], Any]:
-        """A zero-argument callable that runs the function on validated ``kwargs``."""
-        if not self.positional and self.context_param is None:
-            return functools.partial(self.function, **kwargs)
-        args = [kwargs[p] for p in self.positional]
-        kw = {k: v for k, v in kwargs.items() if k not in self.positional}
+    def arguments(
+        self, kwargs: Mapping[str, Any], context: ToolContext
+    ) -> tuple[list[Any], dict[str, Any]]:
+        """``(args, kwargs)`` for the function: validated ``kwargs`` plus bound values and
+        the context, positional-only parameters in ``args``.  Raises :class:`BindingError`
+        when a :class:`FromContext` value is missing or does not fit its annotation."""
+        kw = dict(kwargs)
+        for pname, value in self.bound.items():
+            if isinstance(value, FromContext):
+                kw[pname] = self._provided(pname, value, context)
+            else:
+                kw[pname] = value
         if self.context_param is not None:
             kw[self.context_param] = context
+        if not self.positional:
+            return [], kw
+        return [kw.pop(p) for p in self.positional], kw
+
+    def _provided(self, pname: str, source: FromContext, context: ToolContext) -> Any:
+        try:
+            value = source.resolve(context)
+        except Exception as exc:
+            raise BindingError(
+                f"tool '{self.name}': bound parameter '{pname}' has no value in the run's "
+                f"context ({type(exc).__name__}: {exc})"
+            ) from None
+        check = self.bound_checks.get(pname)
+        if check is None:
+            return value
+        try:
+            return check.validate_python(value)
+        except pydantic.ValidationError as exc:
+            raise BindingError(
+                f"tool '{self.name}': bound parameter '{pname}' got a value that does not "
+                f"fit its annotation: {exc.errors(include_url=False)[0]['msg']}"
+            ) from None
+
+    def bind(self, kwargs: Mapping[str, Any], context: ToolContext) -> Callable[[], Any]:
+        """A zero-argument callable that runs the function on validated ``kwargs`` (plus
+        bound values and the context; see :meth:`arguments`)."""
+        if not self.positional and self.context_param is None and not self.bound:
+            return functools.partial(self.function, **kwargs)
+        args, kw = self.arguments(kwargs, context)
         function = self.function
         return lambda: function(*args, **kw)
 
@@ -379,6 +389,8 @@ def tool(
     writes: Iterable[str] | None = None,
     timeout: float | None = None,
     return_direct: bool = False,
+    bind: Mapping[str, Any] | None = None,
+    isolation: Isolation = "none",
 ) -> Callable[[Callable[..., Any]], Tool]: ...
 
 
@@ -392,8 +404,11 @@ def tool(
     writes: Iterable[str] | None = None,
     timeout: float | None = None,
     return_direct: bool = False,
+    bind: Mapping[str, Any] | None = None,
+    isolation: Isolation = "none",
 ) -> Tool | Callable[[Callable[..., Any]], Tool]:
-    """Make a :class:`Tool`: ``tool(fn)``, ``@tool`` or ``@tool(reads=..., timeout=...)``."""
+    """Make a :class:`Tool`: ``tool(fn)``, ``@tool`` or ``@tool(reads=..., timeout=...)``
+    (every option of :meth:`Tool.from_function`)."""
 
     def make(fn: Callable[..., Any]) -> Tool:
         return Tool.from_function(
@@ -404,96 +419,8 @@ def tool(
             writes=writes,
             timeout=timeout,
             return_direct=return_direct,
+            bind=bind,
+            isolation=isolation,
         )
 
     return make(function) if function is not None else make
-
-
-class Toolset:
-    """An ordered, name-unique collection of tools."""
-
-    def __init__(self, tools: Iterable[Tool | Callable[..., Any]] = ()) -> None:
-        self._tools: dict[str, Tool] = {}
-        for t in tools:
-            self.add(t)
-
-    def add(self, item: Tool | Callable[..., Any]) -> Tool:
-        """Add a tool (plain callables are wrapped with :meth:`Tool.from_function`)."""
-        t = item if isinstance(item, Tool) else Tool.from_function(item)
-        if t.name in self._tools:
-            raise ValueError(f"duplicate tool name {t.name!r}")
-        self._tools[t.name] = t
-        return t
-
-    @classmethod
-    def from_openai(
-        cls,
-        schemas: Iterable[Mapping[str, Any]],
-        functions: Mapping[str, Callable[..., Any]],
-        *,
-        labels: Mapping[str, Mapping[str, Iterable[str]]] | None = None,
-        timeouts: Mapping[str, float] | None = None,
-    ) -> Toolset:
-        """Build from OpenAI-style tool JSON plus a name → callable map.
-
-        ``labels`` maps a tool name to ``{"reads": [...], "writes": [...]}``; tools not in it
-        are unlabelled.  Every schema needs a callable and every callable a schema.
-        """
-        labels = labels or {}
-        timeouts = timeouts or {}
-        out = cls()
-        seen: set[str] = set()
-        for schema in schemas:
-            spec = _spec(schema)
-            name = str(spec.get("name"))
-            if name not in functions:
-                raise ValueError(f"no callable given for tool schema {name!r}")
-            lab = labels.get(name, {})
-            out.add(
-                Tool.from_schema(
-                    schema,
-                    functions[name],
-                    reads=lab.get("reads"),
-                    writes=lab.get("writes"),
-                    timeout=timeouts.get(name),
-                )
-            )
-            seen.add(name)
-        extra = sorted(set(functions) - seen)
-        if extra:
-            raise ValueError(f"callables without a schema: {', '.join(extra)}")
-        return out
-
-    def replace(self, name: str, **changes: Any) -> Tool:
-        """Replace tool ``name`` with a copy carrying ``changes`` (e.g. ``timeout=2``)."""
-        if "reads" in changes or "writes" in changes:
-            changes["access"] = Access.of(
-                reads=changes.pop("reads", None), writes=changes.pop("writes", None)
-            )
-        new = dataclasses.replace(self[name], **changes)
-        self._tools[name] = new
-        return new
-
-    def __getitem__(self, name: str) -> Tool:
-        return self._tools[name]
-
-    def get(self, name: str) -> Tool | None:
-        """The tool called ``name``, or ``None``."""
-        return self._tools.get(name)
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._tools
-
-    def __iter__(self) -> Iterator[Tool]:
-        return iter(self._tools.values())
-
-    def __len__(self) -> int:
-        return len(self._tools)
-
-    def names(self) -> list[str]:
-        """The tool names, in order."""
-        return list(self._tools)
-
-    def definitions(self) -> list[dict[str, Any]]:
-        """Provider-neutral definitions of every tool, in order."""
-        return [t.definition() for t in self._tools.values()]

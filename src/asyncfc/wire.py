@@ -25,6 +25,11 @@ Invariants, and why:
   messages in place; Responses lifts the *leading* system messages into ``instructions`` and
   keeps later ones as ``system`` items; Anthropic joins all of them into the top-level
   ``system`` string (it has no system role inside ``messages``).
+* **Every call has an id and a name.**  A call the provider sent without an id (missing or
+  ``""``, as some OpenAI-compatible servers do) gets a generated one (:func:`new_call_id`), so
+  two id-less calls never collide; a call without a name (or, for Chat Completions, without
+  ``function``) is a :class:`~asyncfc.ModelResponseError` naming the missing field, never a
+  bare ``KeyError``.
 * **Tool definitions** are neutral ``{"name", "description", "parameters"}`` mappings; the
   OpenAI-style ``{"type": "function", "function": {...}}`` wrapper is accepted too.
   Responses tools are sent with ``"strict": False`` (the API's default is strict, which
@@ -34,10 +39,12 @@ Invariants, and why:
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ._calls import ToolCall, ToolResult
+from ._errors import ModelResponseError
 from ._messages import (
     AssistantMessage,
     Message,
@@ -57,6 +64,7 @@ __all__ = (
     "chat_tool_calls_to_calls",
     "chat_tool_messages",
     "chat_tools",
+    "new_call_id",
     "pair_results",
     "responses_items_to_calls",
     "responses_request",
@@ -87,11 +95,40 @@ def pair_results(calls: Sequence[ToolCall], results: Iterable[ToolResult]) -> li
     return [by_id[i] for i in ids]
 
 
+def new_call_id() -> str:
+    """A fresh call id, ``call_`` and 24 random hex digits: unique within any conversation,
+    for calls whose provider sent no id (some OpenAI-compatible servers send none or ``""``)."""
+    return f"call_{uuid.uuid4().hex[:24]}"
+
+
+def _call_id(value: Any) -> str:
+    return str(value) if value not in (None, "") else new_call_id()
+
+
+def _malformed(what: str, position: int, problem: str, provider: str) -> ModelResponseError:
+    return ModelResponseError(
+        f"{provider} sent a malformed {what} (position {position}): {problem}", provider=provider
+    )
+
+
+def _field(item: Mapping[str, Any], key: str, what: str, position: int, provider: str) -> Any:
+    """``item[key]``, or :class:`ModelResponseError` naming the missing field."""
+    value = item.get(key) if isinstance(item, Mapping) else None
+    if value is None or value == "":
+        raise _malformed(what, position, f"it has no '{key}'", provider)
+    return value
+
+
 def arguments_json(call: ToolCall) -> str:
-    """The call's arguments as JSON text (OpenAI's form)."""
+    """The call's arguments as JSON text (OpenAI's form).  Values JSON cannot encode are
+    written with ``str()``; arguments that cannot be encoded at all (nested past the encoder's
+    depth) become ``{}``, like invalid JSON in :func:`arguments_object`."""
     if isinstance(call.arguments, str):
         return call.arguments
-    return json.dumps(dict(call.arguments), ensure_ascii=False)
+    try:
+        return json.dumps(dict(call.arguments), ensure_ascii=False, default=str)
+    except (ValueError, TypeError, RecursionError):
+        return "{}"
 
 
 def arguments_object(call: ToolCall) -> dict[str, Any]:
@@ -129,15 +166,24 @@ def _calls_before(messages: Sequence[Message], position: int) -> tuple[ToolCall,
 
 
 def chat_tool_calls_to_calls(tool_calls: Iterable[Mapping[str, Any]]) -> tuple[ToolCall, ...]:
-    """``message.tool_calls`` (``[{"id", "function": {"name", "arguments"}}]``) → calls."""
-    return tuple(
-        ToolCall(
-            id=str(tc["id"]),
-            name=str(tc["function"]["name"]),
-            arguments=tc["function"].get("arguments") or "",
+    """``message.tool_calls`` (``[{"id", "function": {"name", "arguments"}}]``) → calls.
+
+    A call without an id gets a generated one (:func:`new_call_id`); a call without
+    ``function`` or a name raises :class:`~asyncfc.ModelResponseError`.
+    """
+    calls = []
+    for position, tc in enumerate(tool_calls):
+        function = _field(tc, "function", "tool call", position, "openai")
+        if not isinstance(function, Mapping):
+            raise _malformed("tool call", position, "'function' is not an object", "openai")
+        calls.append(
+            ToolCall(
+                id=_call_id(tc.get("id")),
+                name=str(_field(function, "name", "tool call", position, "openai")),
+                arguments=function.get("arguments") or "",
+            )
         )
-        for tc in tool_calls
-    )
+    return tuple(calls)
 
 
 def _chat_tool_call(call: ToolCall) -> dict[str, Any]:
@@ -198,11 +244,18 @@ def chat_tools(tools: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 def responses_items_to_calls(items: Iterable[Mapping[str, Any]]) -> tuple[ToolCall, ...]:
     """``function_call`` items of a response's ``output`` → calls (other items skipped)."""
-    return tuple(
-        ToolCall(id=str(item["call_id"]), name=str(item["name"]), arguments=item["arguments"])
-        for item in items
-        if item.get("type") == "function_call"
-    )
+    calls = []
+    for position, item in enumerate(items):
+        if item.get("type") != "function_call":
+            continue
+        calls.append(
+            ToolCall(
+                id=_call_id(item.get("call_id")),
+                name=str(_field(item, "name", "function_call item", position, "openai")),
+                arguments=item.get("arguments") or "",
+            )
+        )
+    return tuple(calls)
 
 
 def _responses_call_item(call: ToolCall) -> dict[str, Any]:
@@ -272,11 +325,23 @@ def responses_tools(tools: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 def anthropic_blocks_to_calls(blocks: Iterable[Mapping[str, Any]]) -> tuple[ToolCall, ...]:
     """``tool_use`` blocks of a message's ``content`` → calls (other blocks skipped)."""
-    return tuple(
-        ToolCall(id=str(b["id"]), name=str(b["name"]), arguments=dict(b.get("input") or {}))
-        for b in blocks
-        if b.get("type") == "tool_use"
-    )
+    calls = []
+    for position, b in enumerate(blocks):
+        if b.get("type") != "tool_use":
+            continue
+        arguments = b.get("input") or {}
+        calls.append(
+            ToolCall(
+                id=_call_id(b.get("id")),
+                name=str(_field(b, "name", "tool_use block", position, "anthropic")),
+                arguments=(
+                    dict(arguments)
+                    if isinstance(arguments, Mapping)
+                    else json.dumps(arguments, default=str)
+                ),
+            )
+        )
+    return tuple(calls)
 
 
 def _tool_result_block(result: ToolResult) -> dict[str, Any]:

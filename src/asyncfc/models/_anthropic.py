@@ -146,8 +146,8 @@ def _decoded(started: OpenCall) -> ToolCall:
     text = "".join(started.parts) or "{}"
     try:
         value = json.loads(text)
-    except ValueError:
-        value = None
+    except (ValueError, RecursionError):  # bad JSON, or nested past the decoder's depth:
+        value = None  # kept as text, so the call gets an invalid_json error result
     arguments: str | dict[str, Any] = value if isinstance(value, dict) else text
     return ToolCall(id=started.id, name=started.name, arguments=arguments)
 

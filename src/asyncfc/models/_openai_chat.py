@@ -169,7 +169,7 @@ class _ChatStream(TurnStream):
             current = None
         if current is None:
             self.started += 1
-            current = self.open[index] = OpenCall(id=call_id or f"call_{self.started}")
+            current = self.open[index] = OpenCall(id=call_id or wire.new_call_id())
         function = fragment.function
         if function is not None:
             current.name = current.name or (function.name or "")

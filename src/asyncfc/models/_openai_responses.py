@@ -165,7 +165,9 @@ class _ResponsesStream(TurnStream):
             out.append(self.text_delta(event.delta))
         elif event.type == "response.output_item.added" and event.item.type == "function_call":
             item = event.item
-            self.open[item.id or item.call_id] = OpenCall(id=item.call_id, name=item.name)
+            self.open[item.id or item.call_id] = OpenCall(
+                id=item.call_id or wire.new_call_id(), name=item.name
+            )
         elif event.type == "response.function_call_arguments.delta":
             if event.item_id in self.open:
                 self.open[event.item_id].parts.append(event.delta)
