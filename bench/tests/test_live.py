@@ -4,6 +4,8 @@ official ``openai`` SDK against the loopback server (scripted answers, real HTTP
 from __future__ import annotations
 
 import pytest
+from asyncfc_bench import BfclEntry, load_multi_turn, parse_call
+from asyncfc_bench._live import NO_KEY, LiveSettings, ModelSpec, open_model, run_bfcl_live
 from loopback import (
     Loopback,
     Reply,
@@ -12,10 +14,8 @@ from loopback import (
     scripted_turns,
 )
 
-from asyncfc.bench import BfclEntry, load_multi_turn, parse_call
-from asyncfc.bench._latency import Latency
-from asyncfc.bench._live import NO_KEY, LiveSettings, ModelSpec, open_model, run_bfcl_live
 from asyncfc.models import OpenAIChatModel
+from asyncfc.replay import Latency
 
 TASK = "multi_turn_base_100"  # two user turns, one call each: get_stock_info, fund_account
 

@@ -26,11 +26,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from asyncfc._calls import ToolCall
-from asyncfc._invoke import ArgumentsError, decode_arguments
-from asyncfc._protocol import AWAIT_TOOL_NAME
-from asyncfc._tools import Toolset
-from asyncfc.bench._bfcl import _bfcl_import, _read_jsonl, ensure_model_config
+from asyncfc import AWAIT_TOOL_NAME, ToolCall, Toolset
+
+from ._arguments import call_arguments
+from ._bfcl_setup import _bfcl_import, _read_jsonl, ensure_model_config
 
 __all__ = (
     "SingleTurnCategory",
@@ -168,9 +167,8 @@ def scored_calls(calls: Sequence[ToolCall], names: Mapping[str, str]) -> list[di
     for call in calls:
         if call.name == AWAIT_TOOL_NAME:
             continue
-        try:
-            args = decode_arguments(call)
-        except ArgumentsError:
+        args = call_arguments(call)
+        if args is None:
             args = {}
         out.append({names.get(call.name, call.name): args})
     return out

@@ -5,9 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-from asyncfc import Tool, ToolContext, Toolset
-from asyncfc.bench import (
+from asyncfc_bench import (
     CfbSequence,
     convert_references,
     format_path,
@@ -18,7 +16,9 @@ from asyncfc.bench import (
     parse_reference,
     resolve_path,
 )
-from asyncfc.bench._complexfuncbench import _build
+from asyncfc_bench._complexfuncbench import _build
+
+from asyncfc import Tool, ToolContext, Toolset
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
+from asyncfc_bench import load_multi_turn, parse_call
+from asyncfc_bench.cli import main
 from loopback import Loopback, scripted_turns
-
-from asyncfc.bench import load_multi_turn, parse_call
-from asyncfc.cli import main
 
 TASK = "multi_turn_base_100"  # two user turns, one call each
 

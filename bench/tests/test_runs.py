@@ -1,21 +1,21 @@
 """Small versions of the benchmark runs: structure and accuracy equality, no timing asserts.
 
 They run on trio's MockClock, so every simulated second of decoding and tool latency passes
-instantly and the traces are exact.
+instantly and the traces are exact; a fake clock needs the sync backends on the event loop
+(``sync_tools="loop"``, see :func:`asyncfc.replay.with_latency`).  The worker-thread path the
+benchmarks take is run on the real clock by ``test_threads.py``.
 """
 
 from __future__ import annotations
 
 import pytest
+from asyncfc_bench import load_multi_turn
+from asyncfc_bench._bfcl_bench import executed_calls, run_bfcl_task
+from asyncfc_bench._cfb_bench import run_cfb_sequence, tool_name
+from asyncfc_bench._complexfuncbench import load_complexfuncbench
 from trio.testing import MockClock
 
-from asyncfc.bench import load_multi_turn
-from asyncfc.bench._bfcl_bench import executed_calls, run_bfcl_task
-from asyncfc.bench._cfb_bench import run_cfb_sequence, tool_name
-from asyncfc.bench._complexfuncbench import load_complexfuncbench
-from asyncfc.bench._latency import Latency
-from asyncfc.bench._replay import BatchingPolicy
-from asyncfc.bench._runner import MODES, DecodeModel, summarise
+from asyncfc.replay import MODES, BatchingPolicy, DecodeModel, Latency, summarise
 
 pytestmark = pytest.mark.anyio
 
@@ -36,6 +36,7 @@ async def test_bfcl_replay_every_mode_matches_sequential(batching: BatchingPolic
             latency=Latency(),
             time_scale=1.0,
             batching=batching,
+            sync_tools="loop",
         )
         tasks.append(outcomes)
         assert list(outcomes) == list(MODES)
@@ -66,7 +67,12 @@ async def test_bfcl_replay_every_mode_matches_sequential(batching: BatchingPolic
 async def test_complexfuncbench_replay_resolves_every_reference() -> None:
     for seq in load_complexfuncbench(limit=5):
         outcomes = await run_cfb_sequence(
-            seq, modes=list(MODES), decode=DecodeModel(), latency=Latency(), time_scale=1.0
+            seq,
+            modes=list(MODES),
+            decode=DecodeModel(),
+            latency=Latency(),
+            time_scale=1.0,
+            sync_tools="loop",
         )
         for name, o in outcomes.items():
             assert o.extra["accurate"], (seq.index, name, o.extra["errors"])
@@ -85,7 +91,12 @@ async def test_complexfuncbench_apis_with_invalid_tool_names_replay() -> None:
         names = {c.name for c in seq.calls}
         assert names & {"Get_Hotel_Reviews(Tips)", "Get_Hotel_Reviews(Tips)_Sort_Option"}
         outcomes = await run_cfb_sequence(
-            seq, modes=list(MODES), decode=DecodeModel(), latency=Latency(), time_scale=1.0
+            seq,
+            modes=list(MODES),
+            decode=DecodeModel(),
+            latency=Latency(),
+            time_scale=1.0,
+            sync_tools="loop",
         )
         for name, o in outcomes.items():
             assert o.extra["accurate"], (seq.index, name, o.extra["errors"])

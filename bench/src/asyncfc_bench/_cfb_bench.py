@@ -20,17 +20,25 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from asyncfc._agent import AgentRun
-from asyncfc._tools import Toolset, tool
-from asyncfc.bench._complexfuncbench import (
+from asyncfc import AgentRun, Toolset, tool
+from asyncfc.replay import (
+    BatchingPolicy,
+    DecodeModel,
+    Environment,
+    Latency,
+    ModeOutcome,
+    Plan,
+    PlannedCall,
+    SyncTools,
+    replay_modes,
+)
+
+from ._complexfuncbench import (
     CfbSequence,
     convert_references,
     load_complexfuncbench_specs,
     make_mock_tools,
 )
-from asyncfc.bench._latency import Latency
-from asyncfc.bench._replay import BatchingPolicy, Plan, PlannedCall
-from asyncfc.bench._runner import DecodeModel, Environment, ModeOutcome, replay_modes
 
 __all__ = ("cfb_plan", "run_cfb_sequence", "tool_name")
 
@@ -48,6 +56,7 @@ def tool_name(api: str) -> str:
 
 
 def cfb_plan(sequence: CfbSequence) -> Plan:
+    """The replay plan of ``sequence``: one user turn, references as ``uses``."""
     calls = [
         PlannedCall(
             name=tool_name(c.name),
@@ -79,7 +88,10 @@ async def run_cfb_sequence(
     latency: Latency,
     time_scale: float,
     batching: BatchingPolicy = "independent",
+    sync_tools: SyncTools = "thread",
 ) -> dict[str, ModeOutcome]:
+    """Replay ``sequence`` in every mode; each outcome's ``extra`` says whether every call
+    found its recorded counterpart (``accurate``) and the first errors."""
     specs = load_complexfuncbench_specs()
     plan = cfb_plan(sequence)
 
@@ -112,4 +124,5 @@ async def run_cfb_sequence(
         latency=latency,
         time_scale=time_scale,
         batching=batching,
+        sync_tools=sync_tools,
     )

@@ -1,7 +1,8 @@
 """The replay model's batching policies and the task bounds (R_task, R_turn), on hand-made plans.
 
 Everything runs on trio's MockClock, so decode and tool times are exact and the assertions
-compare structure and exact arithmetic, never wall-clock behaviour.
+compare structure and exact arithmetic, never wall-clock behaviour.  A fake clock needs the
+sync tools on the event loop (``sync_tools="loop"``, see :func:`asyncfc.replay.with_latency`).
 """
 
 from __future__ import annotations
@@ -13,14 +14,16 @@ import pytest
 from trio.testing import MockClock
 
 import asyncfc as a
-from asyncfc.bench._latency import Latency
-from asyncfc.bench._replay import Plan, PlannedCall, replay_script
-from asyncfc.bench._runner import (
+from asyncfc.replay import (
     Environment,
+    Latency,
     ModeOutcome,
+    Plan,
+    PlannedCall,
     TaskBound,
     label_conflicts,
     replay_modes,
+    replay_script,
     summarise,
 )
 
@@ -75,6 +78,7 @@ async def _replay(plan: Plan, toolset: Any, **options: Any) -> dict[str, ModeOut
         plan,
         lambda: Environment(toolset=toolset()),
         latency=Latency(seconds=5.0),
+        sync_tools="loop",
         **options,
     )
 

@@ -37,14 +37,13 @@ from typing import Any, Literal, cast, get_args
 
 import anyio
 
-from asyncfc._agent import Agent, AgentMode, AgentRun
-from asyncfc._errors import ModelAPIError
-from asyncfc._messages import ChatModel, ModelSettings
-from asyncfc._tools import Toolset
-from asyncfc.bench._bfcl import BfclEntry, make_environment, score
-from asyncfc.bench._bfcl_bench import executed_calls
-from asyncfc.bench._latency import Latency, with_latency
-from asyncfc.bench._runner import MODES, ModeOutcome
+from asyncfc import Agent, AgentMode, AgentRun, ChatModel, ModelAPIError, ModelSettings, Toolset
+from asyncfc.replay import MODES, Latency, ModeOutcome, with_latency
+
+from ._bfcl_backends import make_environment
+from ._bfcl_bench import executed_calls
+from ._bfcl_data import BfclEntry
+from ._bfcl_scoring import score
 
 __all__ = (
     "LiveSettings",

@@ -1,8 +1,8 @@
 """BFCL multi-turn under the replay model: plans from ground truth, per-mode runs, scoring.
 
 Each task's plan is its ground truth, call by call, with each call's information
-dependency (see :func:`asyncfc.bench.information_dependencies`) as ``needs``; the batching
-policy (:mod:`asyncfc.bench._replay`) decides which calls the parallel modes send in one
+dependency (see :func:`asyncfc_bench.information_dependencies`) as ``needs``; the batching
+policy (:mod:`asyncfc.replay`) decides which calls the parallel modes send in one
 request, judged by the labels of ``bfcl_labels.json``.  Every mode runs on fresh backends;
 afterwards the calls the agent executed are scored by BFCL's own ``multi_turn_checker`` and
 the final backend state is compared with the sequential run's.
@@ -13,21 +13,25 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from asyncfc._agent import AgentRun
-from asyncfc._invoke import ArgumentsError, decode_arguments
-from asyncfc._messages import AssistantMessage, UserMessage
-from asyncfc._protocol import AWAIT_TOOL_NAME
-from asyncfc.bench._bfcl import (
-    BfclEntry,
-    format_call,
-    information_dependencies,
-    make_environment,
-    replay_ground_truth,
-    score,
+from asyncfc import AWAIT_TOOL_NAME, AgentRun, AssistantMessage, UserMessage
+from asyncfc.replay import (
+    BatchingPolicy,
+    DecodeModel,
+    Environment,
+    Latency,
+    ModeOutcome,
+    Plan,
+    PlannedCall,
+    SyncTools,
+    replay_modes,
 )
-from asyncfc.bench._latency import Latency
-from asyncfc.bench._replay import BatchingPolicy, Plan, PlannedCall
-from asyncfc.bench._runner import DecodeModel, Environment, ModeOutcome, replay_modes
+
+from ._arguments import call_arguments
+from ._bfcl_backends import make_environment
+from ._bfcl_calls import format_call
+from ._bfcl_data import BfclEntry
+from ._bfcl_dependencies import information_dependencies, replay_ground_truth
+from ._bfcl_scoring import score
 
 __all__ = ("bfcl_plan", "executed_calls", "run_bfcl_task")
 
@@ -69,9 +73,8 @@ def executed_calls(run: AgentRun, prompts: Sequence[str]) -> list[list[list[str]
             for call in message.tool_calls:
                 if call.name == AWAIT_TOOL_NAME:
                     continue
-                try:
-                    args = decode_arguments(call)
-                except ArgumentsError:
+                args = call_arguments(call)
+                if args is None:
                     continue
                 step.append(format_call(call.name, args))
             if step:
@@ -89,9 +92,11 @@ async def run_bfcl_task(
     latency: Latency,
     time_scale: float,
     batching: BatchingPolicy = "independent",
+    sync_tools: SyncTools = "thread",
 ) -> tuple[dict[str, ModeOutcome], int]:
     """Replay ``entry`` in every mode; each outcome's ``extra`` has the checker's verdict
-    (``accurate``), the final state and whether it equals the sequential run's."""
+    (``accurate``), the final state and whether it equals the sequential run's.
+    ``sync_tools="loop"`` is for fake clocks only (:func:`asyncfc.replay.with_latency`)."""
     plan, dependent = bfcl_plan(entry)
 
     def make_env() -> Environment:
@@ -115,6 +120,7 @@ async def run_bfcl_task(
         latency=latency,
         time_scale=time_scale,
         batching=batching,
+        sync_tools=sync_tools,
     )
     reference = outcomes.get("sequential")
     for o in outcomes.values():

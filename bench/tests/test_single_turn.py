@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from asyncfc import ToolCall
-from asyncfc.bench._single_turn import (
+from asyncfc_bench._single_turn import (
     ast_score,
     load_single_turn,
     mock_toolset,
@@ -13,6 +11,8 @@ from asyncfc.bench._single_turn import (
     scored_calls,
     tool_name,
 )
+
+from asyncfc import ToolCall
 
 
 def test_dialect_is_rewritten_at_every_depth() -> None:

@@ -1,6 +1,7 @@
 """Timeline pictures: one row per mode, decode (M) and function (E) intervals on a shared
 time axis, dependency edges as arrows (solid: a future passed as an argument; dashed: a value
-the model read through ``await_future`` first).  Needs the ``cli`` extra (matplotlib)."""
+the model read through ``await_future`` first).  Needs matplotlib (a dependency of
+``asyncfc-bench``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Literal
 
-from asyncfc._trace import Interval, Trace
+from asyncfc import Interval, Trace
 
 __all__ = ("EdgeKind", "edges", "plot_timelines")
 

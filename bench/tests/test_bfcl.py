@@ -9,9 +9,7 @@ from typing import Any
 
 import mpmath
 import pytest
-
-from asyncfc import ToolContext, parse_label
-from asyncfc.bench import (
+from asyncfc_bench import (
     BACKEND_CLASSES,
     BfclEntry,
     Replay,
@@ -31,7 +29,9 @@ from asyncfc.bench import (
     to_jsonable,
     validate_labels,
 )
-from asyncfc.bench._bfcl import _bind_methods
+from asyncfc_bench._bfcl_backends import _bind_methods
+
+from asyncfc import ToolContext, parse_label
 
 # --------------------------------------------------------------------------- label audit
 # For every ground-truth call the backend instance is traced: the instance attributes the

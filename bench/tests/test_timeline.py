@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from asyncfc_bench._timeline import edges, plot_timelines
 
-from asyncfc._trace import Interval, Trace
-from asyncfc.bench._timeline import edges, plot_timelines
+from asyncfc import Interval, Trace
 
 
 def call(call_id: str, start: float, **kwargs: object) -> Interval:

@@ -37,31 +37,29 @@ late results, the replay answers with the same text.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from asyncfc._agent import AgentMode
-from asyncfc._messages import ToolResultsMessage, UserMessage
-from asyncfc._protocol import AWAIT_TOOL_NAME
-from asyncfc._scripted import ScriptView, Turn
+from .._agent import AgentMode
+from .._messages import ToolResultsMessage, UserMessage
+from .._protocol import AWAIT_TOOL_NAME, parse_delivery, parse_pending
+from .._scripted import ScriptView, Turn
 
 __all__ = (
     "BATCHING_POLICIES",
     "BatchingPolicy",
+    "ArgumentsHook",
     "ConflictTest",
     "Plan",
     "PlannedCall",
     "replay_script",
 )
 
-_SEEN_LINE = re.compile(r"^(future_\d+) (?:=|failed:)", re.MULTILINE)
-_PENDING = re.compile(r"^(future_\d+) \(pending\)$")
-
-
 @dataclass(frozen=True, kw_only=True)
 class PlannedCall:
+    """One call of a :class:`Plan`: the tool, its arguments, and what it must wait for."""
+
     name: str
     arguments: Mapping[str, Any]
     needs: tuple[int, ...] = ()
@@ -73,7 +71,9 @@ class PlannedCall:
 
 
 BatchingPolicy = Literal["independent", "greedy"]
+"""Which calls a replayed model puts in one parallel request (see the module docstring)."""
 BATCHING_POLICIES: tuple[BatchingPolicy, ...] = ("independent", "greedy")
+"""Every :data:`BatchingPolicy`."""
 
 ConflictTest = Callable[["PlannedCall", "PlannedCall"], bool]
 """Whether two planned calls must not share one parallel batch (symmetric)."""
@@ -84,13 +84,18 @@ ArgumentsHook = Callable[[int, Mapping[int, str] | None], Mapping[str, Any]]
 
 @dataclass(frozen=True, kw_only=True)
 class Plan:
+    """A recorded conversation to replay: the user prompts and, per prompt, its calls."""
+
     prompts: Sequence[str]
+    """One user message per turn, in order."""
     turns: Sequence[Sequence[PlannedCall]]
+    """Per user turn, the calls a correct model makes in it, in order."""
     final_text: str = "All requested actions are complete."
     arguments: ArgumentsHook | None = None
     """Renders arguments for calls with ``uses``; without it ``PlannedCall.arguments`` is sent."""
 
     def flat(self) -> list[PlannedCall]:
+        """Every call of every turn, in order (plan indices refer to this list)."""
         return [c for turn in self.turns for c in turn]
 
 
@@ -113,19 +118,19 @@ def _futures_of(view: ScriptView, emitted: Sequence[int]) -> tuple[dict[int, str
     fid: dict[int, str] = {}
     seen: set[int] = set()
     for index, content in zip(emitted, contents, strict=False):
-        m = _PENDING.match(content)
-        if m:
-            fid[index] = m.group(1)
+        pending = parse_pending(content)
+        if pending is not None:
+            fid[index] = pending
         else:
             seen.add(index)  # a concrete result (sync modes) or an immediate error
     shown: set[str] = set()
     for msg in view.messages:
         if isinstance(msg, UserMessage):
-            shown.update(_SEEN_LINE.findall(msg.content))
+            shown.update(parse_delivery(msg.content))
         elif isinstance(msg, ToolResultsMessage):
             for r in msg.results:
                 if r.name == AWAIT_TOOL_NAME:
-                    shown.update(_SEEN_LINE.findall(r.content))
+                    shown.update(parse_delivery(r.content))
     seen.update(i for i, f in fid.items() if f in shown)
     return fid, seen
 
