@@ -7,6 +7,7 @@ sync tools on the event loop (``sync_tools="loop"``, see :func:`asyncfc.replay.w
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,6 +16,7 @@ from trio.testing import MockClock
 
 import asyncfc as a
 from asyncfc.replay import (
+    STRETCH_TOLERANCE,
     Environment,
     Latency,
     ModeOutcome,
@@ -208,3 +210,31 @@ async def test_without_a_sequential_run_there_is_no_task_bound() -> None:
     assert all(o.bound is None for o in out.values())
     for row in summarise([out]):
         assert row["r_task_mean"] != row["r_task_mean"]  # NaN
+
+
+# -- stretched model intervals --------------------------------------------------------------
+
+
+async def test_model_intervals_are_checked_against_their_scripted_durations() -> None:
+    out = await _replay(KV_PLAN, kv_toolset)
+    for name, o in out.items():
+        models = o.run.trace.of_kind("model")
+        assert len(o.scripted_model_seconds) == len(models) == o.run.model_requests, name
+        # on the fake clock every request takes exactly its scripted time
+        ordered = sorted(models, key=lambda iv: iv.start)
+        assert [iv.duration for iv in ordered] == pytest.approx(list(o.scripted_model_seconds))
+        assert o.stretched_model_intervals == 0, name
+    seq = out["sequential"]
+    n = len(seq.scripted_model_seconds)
+    # the same intervals against shorter scripts: up to 20 % longer is tolerated
+    within = dataclasses.replace(
+        seq, scripted_model_seconds=tuple(s / 1.19 for s in seq.scripted_model_seconds)
+    )
+    assert within.stretched_model_intervals == 0
+    beyond = dataclasses.replace(
+        seq, scripted_model_seconds=tuple(s / 1.25 for s in seq.scripted_model_seconds)
+    )
+    assert beyond.stretched_model_intervals == n
+    (row, *_) = summarise([{"sequential": beyond}])
+    assert (row["model_intervals"], row["stretched_model_intervals"]) == (n, n)
+    assert STRETCH_TOLERANCE == 0.2

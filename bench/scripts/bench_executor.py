@@ -1,6 +1,6 @@
 """Benchmark of the batch executor (a script, not a test).
 
-Run: ``.venv/bin/python benchmarks/bench_executor.py [--calls N] [--repeats R]``
+Run: ``.venv/bin/python bench/scripts/bench_executor.py [--calls N] [--repeats R]``
 
 (a) The seed's example: three independent calls of 2.5 s, 3.0 s and 2.5 s, scaled by 0.1.
     Prints sequential ÷ sum (about 1) and concurrent ÷ max (target ≤ 1.05).

@@ -1,7 +1,7 @@
 """The runtime benchmark of issue 3: 3 independent calls and 2 dependent calls, in all five
 variants, on the real clock (asyncio), measured side by side in one run.
 
-    .venv/bin/python benchmarks/bench_runtime.py [--time-scale 1.0] [--ttft 0.8] [--tps 50]
+    .venv/bin/python bench/scripts/bench_runtime.py [--time-scale 1.0] [--ttft 0.8] [--tps 50]
                                                  [--tool 1.0] [--repeats 1]
 
 Scenario: plan a trip.  ``search_flights``, ``search_hotels`` and ``get_weather`` are
@@ -81,11 +81,11 @@ def make_toolset(setup: Setup) -> a.Toolset:
 
     return a.Toolset(
         [
-            a.tool(search_flights, reads=["flights"], writes=()),
-            a.tool(search_hotels, reads=["hotels"], writes=()),
-            a.tool(get_weather, reads=(), writes=()),
-            a.tool(book_flight, reads=(), writes=["bookings:/flights"]),
-            a.tool(book_hotel, reads=(), writes=["bookings:/hotels"]),
+            a.tool(reads=["flights"], writes=())(search_flights),
+            a.tool(reads=["hotels"], writes=())(search_hotels),
+            a.tool(reads=(), writes=())(get_weather),
+            a.tool(reads=(), writes=["bookings:/flights"])(book_flight),
+            a.tool(reads=(), writes=["bookings:/hotels"])(book_hotel),
         ]
     )
 

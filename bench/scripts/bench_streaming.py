@@ -1,7 +1,7 @@
 """Streaming early dispatch: one streamed turn with 3 calls, early dispatch against dispatch
 at message end, in `parallel` and `async_parallel`, measured side by side in one run.
 
-    .venv/bin/python benchmarks/bench_streaming.py [--time-scale 1.0]
+    .venv/bin/python bench/scripts/bench_streaming.py [--time-scale 1.0]
 
 Scenario (before --time-scale): a hosted-model decode of 0.8 s TTFT and 80 tokens/s; the
 turn emits 3 independent read-only calls of ~60 tokens each (0.75 s of decoding per call;
@@ -23,7 +23,7 @@ import statistics
 
 import anyio
 
-from asyncfc import Agent, ScriptedModel, Toolset, Turn, tool
+from asyncfc import Agent, AgentMode, ScriptedModel, Toolset, Turn, tool
 
 TTFT, TPS, DECODE_CALL_ARG = 0.8, 80.0, "x" * 200
 
@@ -33,7 +33,7 @@ def make_toolset(scale: float) -> Toolset:
         await anyio.sleep((2.0 if key == "a" else 1.0) * scale)
         return f"value of {key}"
 
-    return Toolset([tool(lookup, reads=["store"], writes=[])])
+    return Toolset([tool(reads=["store"], writes=[])(lookup)])
 
 
 def script(view) -> Turn:  # type: ignore[no-untyped-def]
@@ -42,7 +42,7 @@ def script(view) -> Turn:  # type: ignore[no-untyped-def]
     return Turn(text="done")
 
 
-async def once(mode: str, streaming: bool, scale: float) -> float:
+async def once(mode: AgentMode, streaming: bool, scale: float) -> float:
     model = ScriptedModel(script=script, ttft=TTFT * scale, tokens_per_second=TPS / scale)
     agent = Agent(
         model=model, toolset=make_toolset(scale), mode=mode, streaming=streaming, final_turns=0

@@ -1,8 +1,8 @@
 """A real model in every mode: overlap with real decoding, accuracy sequential against async,
 and whether the model reasons with futures.
 
-    .venv/bin/python benchmarks/probe_local_llm.py                 # SmolLM2 on a local server
-    .venv/bin/python benchmarks/probe_local_llm.py --model openai:gpt-4o-mini   # any endpoint
+    .venv/bin/python bench/scripts/probe_local_llm.py                 # SmolLM2 on a local server
+    .venv/bin/python bench/scripts/probe_local_llm.py --model openai:gpt-4o-mini   # any endpoint
 
 Three parts (``--parts``), all reported, none asserted:
 
@@ -39,17 +39,16 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-
-from asyncfc import AgentRun, ModelSettings, Toolset, tool
-from asyncfc._messages import ChatModel, UserMessage
-from asyncfc.bench._latency import with_latency
-from asyncfc.bench._live import LiveSettings, ModelSpec, open_model, run_live
-from asyncfc.bench._single_turn import (
+from asyncfc_bench._live import LiveSettings, ModelSpec, open_model, run_live
+from asyncfc_bench._single_turn import (
     ast_score,
     load_single_turn,
     mock_toolset,
     scored_calls,
 )
+
+from asyncfc import AgentRun, ChatModel, ModelSettings, Toolset, UserMessage, tool
+from asyncfc.replay import with_latency
 
 ALL_MODES = ("sequential", "parallel", "async", "async_parallel")
 
@@ -172,7 +171,7 @@ async def overlap(model: Served, args: argparse.Namespace, opts: LiveSettings) -
 async def accuracy(model: Served, args: argparse.Namespace, opts: LiveSettings) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for category in ("simple_python", "parallel", "parallel_multiple"):
-        entries = load_single_turn(category, limit=args.limit)  # type: ignore[arg-type]
+        entries = load_single_turn(category, limit=args.limit)
         for mode in args.accuracy_modes:
             valid = made = errors = 0
             seconds: list[float] = []

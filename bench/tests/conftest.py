@@ -1,6 +1,7 @@
 """Shared configuration of the harness tests: ``@pytest.mark.anyio`` tests run on asyncio and
 on trio, and the loopback HTTP server of the library's tests (``tests/loopback.py``, on the
-path through the root ``pythonpath`` setting) serves the real-model paths through the official SDK."""
+path through the root ``pythonpath`` setting) serves the real-model paths through the
+official SDK."""
 
 from __future__ import annotations
 

@@ -35,9 +35,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .._agent import AgentRun
-from .._protocol import AWAIT_TOOL_NAME
-from .._trace import longest_path
+from asyncfc._agent import AgentRun
+from asyncfc._protocol import AWAIT_TOOL_NAME
+from asyncfc._trace import longest_path
+
 from ._plan import ConflictTest, Plan
 
 __all__ = ("TaskBound", "task_bound")

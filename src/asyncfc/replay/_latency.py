@@ -37,7 +37,7 @@ from typing import Any, Literal
 
 import anyio
 
-from .._tools import Tool, Toolset
+from asyncfc._tools import Tool, Toolset
 
 __all__ = ("Latency", "LatencyKind", "SyncTools", "with_latency")
 

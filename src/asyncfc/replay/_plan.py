@@ -41,20 +41,21 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .._agent import AgentMode
-from .._messages import ToolResultsMessage, UserMessage
-from .._protocol import AWAIT_TOOL_NAME, parse_delivery, parse_pending
-from .._scripted import ScriptView, Turn
+from asyncfc._agent import AgentMode
+from asyncfc._messages import ToolResultsMessage, UserMessage
+from asyncfc._protocol import AWAIT_TOOL_NAME, parse_delivery, parse_pending
+from asyncfc._scripted import ScriptView, Turn
 
 __all__ = (
     "BATCHING_POLICIES",
-    "BatchingPolicy",
     "ArgumentsHook",
+    "BatchingPolicy",
     "ConflictTest",
     "Plan",
     "PlannedCall",
     "replay_script",
 )
+
 
 @dataclass(frozen=True, kw_only=True)
 class PlannedCall:

@@ -15,6 +15,7 @@ Invariants:
   recorded next to its measured interval, so a request the event loop delayed (a stretched
   interval) is counted, not silently folded into the figures.
 """
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -24,12 +25,13 @@ from typing import Any
 
 import anyio
 
-from .._agent import Agent, AgentMode, AgentRun
-from .._labels import Access
-from .._messages import Message, ModelResponse, ModelSettings, StreamEvent
-from .._scripted import ScriptedModel
-from .._tools import Toolset
-from .._trace import TraceMetrics
+from asyncfc._agent import Agent, AgentMode, AgentRun
+from asyncfc._labels import Access
+from asyncfc._messages import Message, ModelResponse, ModelSettings, StreamEvent
+from asyncfc._scripted import ScriptedModel
+from asyncfc._tools import Toolset
+from asyncfc._trace import TraceMetrics
+
 from ._bounds import TaskBound, task_bound
 from ._latency import Latency, SyncTools, with_latency
 from ._plan import BatchingPolicy, ConflictTest, Plan, PlannedCall, replay_script
