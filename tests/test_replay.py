@@ -237,4 +237,6 @@ async def test_model_intervals_are_checked_against_their_scripted_durations() ->
     assert beyond.stretched_model_intervals == n
     (row, *_) = summarise([{"sequential": beyond}])
     assert (row["model_intervals"], row["stretched_model_intervals"]) == (n, n)
+    assert row["model_stretch_max"] == pytest.approx(1.25)
+    assert seq.model_stretch() == pytest.approx([1.0] * n)
     assert STRETCH_TOLERANCE == 0.2

@@ -30,6 +30,24 @@ def test_demo_replays_every_mode(tmp_path: Path, capsys: pytest.CaptureFixture[s
     ]
 
 
+def test_bench_bfcl_writes_its_summaries(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["bench", "bfcl", "--limit", "1", "--time-scale", "0.001", "--out", str(tmp_path)]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "stretched M" in out
+    assert "Model intervals more than 20 % longer than scripted" in out
+    saved = json.loads((tmp_path / "bfcl_multi_turn_base" / "summary.json").read_text())
+    assert saved["tasks"] == 1
+    rows = {r["mode"]: r for r in saved["summary"]}
+    assert list(rows) == ["sequential", "parallel", "async", "async_parallel", "async_nolabels"]
+    for row in rows.values():
+        assert row["model_intervals"] == row["model_requests_mean"] > 0
+        assert 0 <= row["stretched_model_intervals"] <= row["model_intervals"]
+    assert (tmp_path / "bfcl_multi_turn_base" / "summary.md").read_text().count("|") > 0
+
+
 def test_demo_with_a_served_model(server: Loopback, tmp_path: Path) -> None:
     entry = load_multi_turn("multi_turn_base", ids=[TASK])[0]
     turns = [[parse_call(text) for text in turn] for turn in entry.ground_truth]

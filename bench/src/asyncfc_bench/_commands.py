@@ -4,12 +4,15 @@ and both BFCL commands with a real model.
 Sync tools (BFCL's backends, ComplexFuncBench's mocks) run in worker threads, as users' sync
 tools do; each replayed run has its own thread limiter as large as its plan
 (:mod:`asyncfc.replay._runner`), so no call queues behind anyio's default of 40 threads.
+The suites freeze the heap between tasks (:func:`settle_heap`) so that full garbage
+collections of the outcomes they keep do not stall the event loop inside a timed run.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import gc
 import json
 import statistics
 import time
@@ -17,12 +20,34 @@ from pathlib import Path
 
 from asyncfc.replay import MODES, DecodeModel, Latency
 
-from ._report import LIVE_BOUNDS, extremes, markdown, mode_record, summary_json, table
+from ._report import (
+    LIVE_BOUNDS,
+    extremes,
+    markdown,
+    mode_record,
+    stretch_line,
+    summary_json,
+    table,
+)
 
-__all__ = ("MODE_HELP", "bench_bfcl", "bench_cfb", "demo", "live_run", "options")
+__all__ = ("MODE_HELP", "bench_bfcl", "bench_cfb", "demo", "live_run", "options", "settle_heap")
 
 MODE_HELP = ",".join(MODES)
 """The ``--modes`` default: every mode."""
+
+
+def settle_heap() -> None:
+    """Collect garbage, then move every surviving object out of the collector's sight
+    (:func:`gc.freeze`).
+
+    A suite keeps every task's outcome (runs, messages, traces) for its summary and timelines,
+    and the data loaders cache their files, so the heap grows task after task; a full (oldest
+    generation) collection walks all of it and, past a few dozen tasks, pauses the event loop
+    for 0.1-0.3 s, in the middle of some mode's run.  Called before the first task and after
+    each one, this leaves each run's collections only the objects that run allocates.  Nothing
+    frozen is freed until exit, which the suite would not have freed anyway."""
+    gc.collect()
+    gc.freeze()
 
 
 def options(args: argparse.Namespace) -> tuple[DecodeModel, Latency, list[str]]:
@@ -109,6 +134,7 @@ async def bench_bfcl(args: argparse.Namespace) -> int:
     mismatches: list[str] = []
     with (out_dir / "tasks.jsonl").open("w") as sink, Progress(console=console) as progress:
         bar = progress.add_task(f"BFCL {args.category}", total=len(entries))
+        settle_heap()
         for entry in entries:
             outcomes, dependent = await run_bfcl_task(
                 entry,
@@ -137,6 +163,7 @@ async def bench_bfcl(args: argparse.Namespace) -> int:
             }
             sink.write(json.dumps(record, default=str) + "\n")
             progress.advance(bar)
+            settle_heap()
     rows = summarise(tasks)
     console.print(table(f"BFCL {args.category}, {len(tasks)} tasks", rows))
     console.print(
@@ -144,6 +171,7 @@ async def bench_bfcl(args: argparse.Namespace) -> int:
         f"Tasks whose state or verdict differs from sequential: {len(mismatches)} "
         f"{mismatches[:10]}"
     )
+    console.print(stretch_line(rows))
     (out_dir / "summary.md").write_text(markdown(rows, args, len(tasks), dependent_total))
     (out_dir / "summary.json").write_text(summary_json(rows, args, len(tasks)))
     if "sequential" in modes and "async_parallel" in modes and tasks:
@@ -179,6 +207,7 @@ async def bench_cfb(args: argparse.Namespace) -> int:
     tasks = []
     with Progress(console=console) as progress:
         bar = progress.add_task("ComplexFuncBench", total=len(sequences))
+        settle_heap()
         for seq in sequences:
             tasks.append(
                 await run_cfb_sequence(
@@ -191,12 +220,14 @@ async def bench_cfb(args: argparse.Namespace) -> int:
                 )
             )
             progress.advance(bar)
+            settle_heap()
     rows = summarise(tasks)
     console.print(table(f"ComplexFuncBench, {len(tasks)} sequences", rows))
     ideal = ideal_parallelism_summary(sequences)
     console.print(f"Ideal parallelism (calls ÷ DAG depth) of these sequences: {ideal}")
     out_dir: Path = args.out / "complexfuncbench"
     out_dir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, after the runs
+    console.print(stretch_line(rows))
     (out_dir / "summary.md").write_text(markdown(rows, args, len(tasks), 0, "ComplexFuncBench"))
     (out_dir / "summary.json").write_text(summary_json(rows, args, len(tasks)))
     return 0
@@ -248,33 +279,35 @@ async def live_run(args: argparse.Namespace) -> int:
     async with open_model(spec) as model:
         with (out_dir / "tasks.jsonl").open("w") as sink, Progress(console=console) as progress:
             bar = progress.add_task(f"{args.model}", total=len(entries))
-            for entry in entries:
-                task = await run_bfcl_live(
-                    entry,
-                    model,
-                    modes=modes,
-                    latency=latency,
-                    time_scale=args.time_scale,
-                    settings=settings,
-                )
-                if task.errors:
-                    failed += 1
-                else:
-                    tasks.append(task.outcomes)
-                    ids.append(entry.id)
-                record = {
-                    "task": entry.id,
-                    "errors": task.errors,
-                    "modes": {
-                        m: {
-                            **mode_record(o, "verdict"),
-                            "calls": [[c.name, c.arguments] for c in o.run.calls],
-                        }
-                        for m, o in task.outcomes.items()
-                    },
-                }
-                sink.write(json.dumps(record, default=str) + "\n")
-                progress.advance(bar)
+            settle_heap()
+        for entry in entries:
+            task = await run_bfcl_live(
+                entry,
+                model,
+                modes=modes,
+                latency=latency,
+                time_scale=args.time_scale,
+                settings=settings,
+            )
+            if task.errors:
+                failed += 1
+            else:
+                tasks.append(task.outcomes)
+                ids.append(entry.id)
+            record = {
+                "task": entry.id,
+                "errors": task.errors,
+                "modes": {
+                    m: {
+                        **mode_record(o, "verdict"),
+                        "calls": [[c.name, c.arguments] for c in o.run.calls],
+                    }
+                    for m, o in task.outcomes.items()
+                },
+            }
+            sink.write(json.dumps(record, default=str) + "\n")
+            progress.advance(bar)
+            settle_heap()
     rows = summarise(tasks)
     title = f"{args.model}: {len(tasks)} task(s) complete in every mode"
     console.print(table(title, rows, LIVE_BOUNDS))

@@ -14,7 +14,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ("LIVE_BOUNDS", "extremes", "markdown", "mode_record", "summary_json", "table")
+__all__ = (
+    "LIVE_BOUNDS",
+    "extremes",
+    "markdown",
+    "mode_record",
+    "stretch_line",
+    "summary_json",
+    "table",
+)
 
 _Column = tuple[str, str, str]
 """(row key, heading, format) of one table column."""
@@ -56,6 +64,7 @@ def table(title: str, rows: list[dict[str, Any]], bounds: list[_Column] = _REPLA
         ("model_requests_mean", "requests", "{:.1f}"),
         ("awaits_total", "awaits", "{}"),
         ("stretched_model_intervals", "stretched M", "{}"),
+        ("model_stretch_max", "max stretch ×", "{:.1f}"),
     ]
     return _render(title, rows, columns)
 
@@ -81,6 +90,16 @@ def extremes(tasks: Sequence[Any]) -> list[tuple[str, int]]:
     speed = {i: tasks[i]["sequential"].wall / tasks[i]["async_parallel"].wall for i in usable}
     order = sorted(usable, key=speed.__getitem__)
     return [("slowest", order[0]), ("fastest", order[-1])]
+
+
+def stretch_line(rows: list[dict[str, Any]]) -> str:
+    """One sentence: how many model intervals ran more than 20 % over their scripted time."""
+    stretched = sum(r["stretched_model_intervals"] for r in rows)
+    total = sum(r["model_intervals"] for r in rows)
+    return (
+        f"Model intervals more than 20 % longer than scripted: {stretched} of {total} "
+        "(per mode in the 'stretched M' column)."
+    )
 
 
 def summary_json(rows: list[dict[str, Any]], args: argparse.Namespace, n: int) -> str:

@@ -99,15 +99,20 @@ class ModeOutcome:
     """Per model request, in order, the decode time the script asked for (empty for runs of a
     real model, whose decoding is not scripted)."""
 
+    def model_stretch(self) -> list[float]:
+        """Per model request with a scripted duration, in order: measured ÷ scripted duration
+        (1.0 for a request scripted to take no time, which has nothing to stretch)."""
+        models = sorted(self.run.trace.of_kind("model"), key=lambda iv: iv.start)
+        return [
+            iv.duration / expected if expected > 0 else 1.0
+            for iv, expected in zip(models, self.scripted_model_seconds, strict=False)
+        ]
+
     @property
     def stretched_model_intervals(self) -> int:
         """Model intervals longer than their scripted duration by more than
         :data:`STRETCH_TOLERANCE` (the event loop, or something on it, delayed them)."""
-        models = sorted(self.run.trace.of_kind("model"), key=lambda iv: iv.start)
-        return sum(
-            iv.duration > (1.0 + STRETCH_TOLERANCE) * expected
-            for iv, expected in zip(models, self.scripted_model_seconds, strict=False)
-        )
+        return sum(r > 1.0 + STRETCH_TOLERANCE for r in self.model_stretch())
 
 
 class _Recording:

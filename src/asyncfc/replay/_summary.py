@@ -28,7 +28,8 @@ def summarise(tasks: Sequence[Mapping[str, ModeOutcome]]) -> list[dict[str, Any]
     a :class:`TaskBound` (NaN when none has); ``trace_bound_mean`` is the mean of each mode's
     own-trace R, kept for runs without a plan.  ``stretched_model_intervals`` counts the
     model intervals of the mode (``model_intervals`` of them have a scripted duration) that
-    ran longer than scripted by more than :data:`~asyncfc.replay.STRETCH_TOLERANCE`."""
+    ran longer than scripted by more than :data:`~asyncfc.replay.STRETCH_TOLERANCE`;
+    ``model_stretch_max`` is the largest measured ÷ scripted ratio among them."""
     rows: list[dict[str, Any]] = []
     if not tasks:
         return rows
@@ -64,6 +65,9 @@ def summarise(tasks: Sequence[Mapping[str, ModeOutcome]]) -> list[dict[str, Any]
                 "awaits_total": sum(o.run.awaits for o in per),
                 "model_intervals": sum(len(o.scripted_model_seconds) for o in per),
                 "stretched_model_intervals": sum(o.stretched_model_intervals for o in per),
+                "model_stretch_max": max(
+                    (r for o in per for r in o.model_stretch()), default=math.nan
+                ),
             }
         )
     return rows
