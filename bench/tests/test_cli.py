@@ -1,5 +1,6 @@
-"""The ``asyncfc`` command: the demo replay, and the real-model path against the loopback
-server (the official SDK over real HTTP, scripted answers)."""
+"""The ``asyncfc-bench`` command: the demo replay, ``bench bfcl``'s summaries, and the
+real-model path against the loopback server (the official SDK over real HTTP, scripted
+answers)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""The real-model path of ``asyncfc bench bfcl``: model specs, and whole BFCL tasks played by the
-official ``openai`` SDK against the loopback server (scripted answers, real HTTP)."""
+"""The real-model path of ``asyncfc-bench bench bfcl``: model specs, and whole BFCL tasks
+played by the official ``openai`` SDK against the loopback server (scripted answers, real
+HTTP)."""
 
 from __future__ import annotations
 
