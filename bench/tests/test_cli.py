@@ -4,6 +4,7 @@ answers)."""
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 
@@ -36,6 +37,7 @@ def test_bench_bfcl_writes_its_summaries(
 ) -> None:
     args = ["bench", "bfcl", "--limit", "1", "--time-scale", "0.001", "--out", str(tmp_path)]
     assert main(args) == 0
+    assert gc.get_freeze_count() == 0  # the heap frozen between tasks is handed back
     out = capsys.readouterr().out
     assert "stretched M" in out
     assert "Model intervals more than 20 % longer than scripted" in out

@@ -280,34 +280,34 @@ async def live_run(args: argparse.Namespace) -> int:
         with (out_dir / "tasks.jsonl").open("w") as sink, Progress(console=console) as progress:
             bar = progress.add_task(f"{args.model}", total=len(entries))
             settle_heap()
-        for entry in entries:
-            task = await run_bfcl_live(
-                entry,
-                model,
-                modes=modes,
-                latency=latency,
-                time_scale=args.time_scale,
-                settings=settings,
-            )
-            if task.errors:
-                failed += 1
-            else:
-                tasks.append(task.outcomes)
-                ids.append(entry.id)
-            record = {
-                "task": entry.id,
-                "errors": task.errors,
-                "modes": {
-                    m: {
-                        **mode_record(o, "verdict"),
-                        "calls": [[c.name, c.arguments] for c in o.run.calls],
-                    }
-                    for m, o in task.outcomes.items()
-                },
-            }
-            sink.write(json.dumps(record, default=str) + "\n")
-            progress.advance(bar)
-            settle_heap()
+            for entry in entries:
+                task = await run_bfcl_live(
+                    entry,
+                    model,
+                    modes=modes,
+                    latency=latency,
+                    time_scale=args.time_scale,
+                    settings=settings,
+                )
+                if task.errors:
+                    failed += 1
+                else:
+                    tasks.append(task.outcomes)
+                    ids.append(entry.id)
+                record = {
+                    "task": entry.id,
+                    "errors": task.errors,
+                    "modes": {
+                        m: {
+                            **mode_record(o, "verdict"),
+                            "calls": [[c.name, c.arguments] for c in o.run.calls],
+                        }
+                        for m, o in task.outcomes.items()
+                    },
+                }
+                sink.write(json.dumps(record, default=str) + "\n")
+                progress.advance(bar)
+                settle_heap()
     rows = summarise(tasks)
     title = f"{args.model}: {len(tasks)} task(s) complete in every mode"
     console.print(table(title, rows, LIVE_BOUNDS))

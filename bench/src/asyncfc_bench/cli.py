@@ -9,6 +9,7 @@ and files they write in :mod:`asyncfc_bench._report`.
 from __future__ import annotations
 
 import argparse
+import gc
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -90,19 +91,27 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; the exit status (0: done, 1: a check failed or no task completed).
+
+    The suites freeze the heap between tasks (:func:`asyncfc_bench._commands.settle_heap`);
+    everything frozen is handed back to the collector when the command returns, so a caller
+    that goes on (a test session) keeps a normal heap."""
     args = _parser().parse_args(argv)
     live = getattr(args, "model", None) is not None
     if args.time_scale is None:
         args.time_scale = 1.0 if live else args.replay_time_scale
-    if live:
-        return anyio.run(live_run, args)
-    if args.command == "demo":
-        return anyio.run(demo, args)
-    if args.suite == "bfcl":
-        return anyio.run(bench_bfcl, args)
-    if args.suite == "complexfuncbench":
-        return anyio.run(bench_cfb, args)
-    return 2  # pragma: no cover - argparse rejects anything else
+    try:
+        if live:
+            return anyio.run(live_run, args)
+        if args.command == "demo":
+            return anyio.run(demo, args)
+        if args.suite == "bfcl":
+            return anyio.run(bench_bfcl, args)
+        if args.suite == "complexfuncbench":
+            return anyio.run(bench_cfb, args)
+        return 2  # pragma: no cover - argparse rejects anything else
+    finally:
+        gc.unfreeze()
 
 
 if __name__ == "__main__":  # pragma: no cover
