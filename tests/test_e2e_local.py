@@ -39,7 +39,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import socket
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
@@ -513,31 +512,3 @@ async def test_a_bounded_schema_ends_the_argument_the_server_writes(chat: OpenAI
     (call,) = response.message.tool_calls
     text = json.loads(str(call.arguments))["text"]
     assert 0 < len(text) <= 12
-
-
-# --- the benchmark's route ------------------------------------------------------------------
-
-
-async def test_the_benchmark_route_starts_and_stops_its_own_server() -> None:
-    """``--model local`` (``open_model``): its own server, the ``max_tokens`` field this server
-    reads, and nothing left running afterwards.  (A whole BFCL task is too slow for CI here:
-    BFCL's tool lists make prompts of several thousand tokens.)"""
-    from asyncfc.bench._live import ModelSpec, open_model
-
-    local_gguf()  # skip or fail as the module's other tests do
-    with anyio.fail_after(RUN_LIMIT_S):
-        async with open_model(ModelSpec.parse("local")) as model:
-            assert isinstance(model, BoundedModel)
-            chat = model.model
-            assert isinstance(chat, OpenAIChatModel)
-            assert chat.max_tokens_param == "max_tokens"
-            response = await model.request(
-                [a.UserMessage(content="Say hello.")],
-                [],
-                a.ModelSettings(max_tokens=8, temperature=0),
-            )
-            port = chat.client.base_url.port
-    assert response.usage.output_tokens <= 8
-    assert port is not None
-    with socket.socket() as probe:  # nothing listens there any more
-        assert probe.connect_ex(("127.0.0.1", port)) != 0

@@ -12,6 +12,8 @@ from asyncfc._protocol import (
     PROMPT_ADDENDUM,
     delivery_text,
     future_tool_definition,
+    parse_delivery,
+    parse_pending,
     pending_text,
 )
 
@@ -158,3 +160,19 @@ def test_agent_rejects_bad_settings() -> None:
         a.Agent(model=model, toolset=TOOLS, final_requests=-1)
     with pytest.raises(ValueError, match="max_requests"):
         a.Agent(model=model, toolset=TOOLS, max_requests=0)
+
+
+def test_parse_pending_reads_back_pending_text() -> None:
+    assert parse_pending(pending_text("future_12")) == "future_12"
+    assert parse_pending("future_12 (pending) and more") is None
+    assert parse_pending('{"ok": true}') is None
+    assert parse_pending("Error: unknown tool 'x'") is None
+
+
+def test_parse_delivery_reads_back_every_settled_line() -> None:
+    text = delivery_text(
+        [("future_1", "42", False), ("future_3", "Error: boom", True), ("future_2", "a\nb", False)]
+    )
+    assert parse_delivery(text) == ["future_1", "future_3", "future_2"]
+    assert parse_delivery("future_1 (pending)") == []
+    assert parse_delivery("no futures here") == []

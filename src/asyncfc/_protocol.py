@@ -26,6 +26,7 @@ The protocol uses only the standard function-calling messages:
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +42,8 @@ __all__ = (
     "delivery_text",
     "future_tool_definition",
     "parse_await",
+    "parse_delivery",
+    "parse_pending",
     "pending_text",
     "settled_line",
     "still_pending_line",
@@ -170,3 +173,21 @@ def delivery_text(settled: Sequence[tuple[str, str, bool]]) -> str:
     """One message delivering ``(future_id, content, is_error)`` triples, in id order."""
     lines = [settled_line(fid, content, is_error=err) for fid, content, err in settled]
     return "Results of earlier calls:\n" + "\n".join(lines)
+
+
+_PENDING = re.compile(r"(future_\d+) \(pending\)")
+_SETTLED_LINE = re.compile(r"^(future_\d+) (?:=|failed:)", re.MULTILINE)
+
+
+def parse_pending(text: str) -> str | None:
+    """The future id of a :func:`pending_text` result, or ``None`` when ``text`` is not one
+    (a concrete result, or an error the call got at once)."""
+    m = _PENDING.fullmatch(text)
+    return m.group(1) if m else None
+
+
+def parse_delivery(text: str) -> list[str]:
+    """The future ids whose value (or error) ``text`` shows, in order: every line of the
+    form :func:`settled_line` writes.  Works on :func:`delivery_text` messages and on
+    ``await_future`` results, which are made of the same lines."""
+    return _SETTLED_LINE.findall(text)

@@ -1,0 +1,61 @@
+"""Replay recorded conversations through the agent loop, in every mode, side by side.
+
+A :class:`Plan` is a conversation's user prompts and, per prompt, the calls a correct model
+makes (:class:`PlannedCall`), each with the earlier results it needs.  :func:`replay_script`
+turns a plan into a :class:`~asyncfc.ScriptedModel` script that plays it the way a model would
+under a given mode; :func:`replay_modes` runs it under every mode on fresh tools
+(:class:`Environment`), with simulated decoding (:class:`DecodeModel`) and tool latency
+(:class:`Latency`, :func:`with_latency`), and returns one :class:`ModeOutcome` per mode with
+the task's bounds (:class:`TaskBound`); :func:`summarise` reduces many tasks to one row per
+mode.  The BFCL and ComplexFuncBench harness (the ``asyncfc-bench`` project) is built on this
+package; so can a replay of your own recorded conversations::
+
+    plan = Plan(prompts=["tidy up"], turns=[[PlannedCall(name="ls", arguments={})]])
+    outcomes = await replay_modes(plan, lambda: Environment(toolset=my_tools()))
+"""
+
+from ._bounds import TaskBound as TaskBound
+from ._bounds import task_bound as task_bound
+from ._latency import Latency as Latency
+from ._latency import LatencyKind as LatencyKind
+from ._latency import SyncTools as SyncTools
+from ._latency import with_latency as with_latency
+from ._plan import BATCHING_POLICIES as BATCHING_POLICIES
+from ._plan import ArgumentsHook as ArgumentsHook
+from ._plan import BatchingPolicy as BatchingPolicy
+from ._plan import ConflictTest as ConflictTest
+from ._plan import Plan as Plan
+from ._plan import PlannedCall as PlannedCall
+from ._plan import replay_script as replay_script
+from ._runner import MODES as MODES
+from ._runner import STRETCH_TOLERANCE as STRETCH_TOLERANCE
+from ._runner import DecodeModel as DecodeModel
+from ._runner import Environment as Environment
+from ._runner import ModeOutcome as ModeOutcome
+from ._runner import label_conflicts as label_conflicts
+from ._runner import replay_modes as replay_modes
+from ._summary import summarise as summarise
+
+__all__ = (
+    "BATCHING_POLICIES",
+    "MODES",
+    "STRETCH_TOLERANCE",
+    "ArgumentsHook",
+    "BatchingPolicy",
+    "ConflictTest",
+    "DecodeModel",
+    "Environment",
+    "Latency",
+    "LatencyKind",
+    "ModeOutcome",
+    "Plan",
+    "PlannedCall",
+    "SyncTools",
+    "TaskBound",
+    "label_conflicts",
+    "replay_modes",
+    "replay_script",
+    "summarise",
+    "task_bound",
+    "with_latency",
+)
