@@ -48,7 +48,8 @@ async def test_openai_chat(server: Loopback, chat: Any, mode: a.AgentMode) -> No
     sent = server.requests[1].body["messages"]
     assistant = next(m for m in sent if m["role"] == "assistant")
     ids = [c["id"] for c in assistant["tool_calls"]]
-    assert len(set(ids)) == 3 and ids[:2] == ["call_0", "call_0_2"]
+    assert len(set(ids)) == 3
+    assert ids[:2] == ["call_0", "call_0_2"]
     assert [m["tool_call_id"] for m in sent if m["role"] == "tool"] == ids
     assert sorted(r.value for r in run.results.values()) == [1, 2, 3]
     assert ids[2].startswith("call_")  # the wire gave the empty id a fresh one
