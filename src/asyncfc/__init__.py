@@ -45,6 +45,8 @@ from ._scripted import ScriptedModel as ScriptedModel
 from ._scripted import ScriptExhausted as ScriptExhausted
 from ._scripted import ScriptView as ScriptView
 from ._scripted import Turn as Turn
+from ._session import FuturesSession as FuturesSession
+from ._session import SessionMode as SessionMode
 from ._tools import Tool as Tool
 from ._tools import ToolArgumentsError as ToolArgumentsError
 from ._tools import ToolContext as ToolContext
@@ -73,6 +75,7 @@ __all__ = (
     "Future",
     "FutureReferenceError",
     "FutureState",
+    "FuturesSession",
     "Interval",
     "Message",
     "ModelAPIError",
@@ -86,6 +89,7 @@ __all__ = (
     "ScriptExhausted",
     "ScriptView",
     "ScriptedModel",
+    "SessionMode",
     "StopReason",
     "StreamDone",
     "StreamEvent",

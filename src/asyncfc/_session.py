@@ -1,0 +1,218 @@
+"""A futures session for tool loops asyncfc does not own (MCP clients, agent frameworks).
+
+:class:`~asyncfc.Agent` owns its loop, so it can put settled results into a user message
+before the next model request.  A host loop that only lets asyncfc answer tool calls (an MCP
+client talking to the proxy, a framework's tool hook) cannot insert messages.  This session
+therefore rides on the only channel it has, the tool results themselves:
+
+* ``mode="async"``: every call is answered at once with ``future_N (pending)``
+  (:func:`~asyncfc._protocol.pending_text`) and runs in the background under a
+  :class:`~asyncfc.Scheduler`, which resolves future references in later calls and orders
+  calls by data dependencies and labels.  ``await_future`` is served here.
+* ``mode="concurrent"``: every call waits for its own result; the scheduler still orders
+  calls that arrive concurrently (several requests in flight) by their labels.
+* Every result settled since the session's previous answer and not yet shown is appended to
+  the next answer it returns, in the exact text of :func:`~asyncfc._protocol.delivery_text`.
+  :meth:`FuturesSession.drain` returns whatever is left, for the host to show at the end of
+  a turn.  A settled result is shown exactly once: in an answer, an ``await_future`` answer or
+  a drain.
+* Every call gets exactly one :class:`~asyncfc.ToolResult` with its call id; a call id seen
+  before gets an error result instead of a second run.
+
+Everything the model reads comes from :mod:`asyncfc._protocol`.  ``await_future``'s argument
+parsing is a small copy of the agent loop's (``_agent._Loop._await``); the lead plans to move
+one version into ``_protocol``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Literal, Self
+
+import anyio
+
+from ._calls import ToolCall, ToolResult
+from ._futures import parse_future_number
+from ._invoke import ArgumentsError, decode_arguments, error_result
+from ._protocol import (
+    AWAIT_TOOL,
+    AWAIT_TOOL_NAME,
+    PROMPT_ADDENDUM,
+    delivery_text,
+    future_tool_definition,
+    pending_text,
+    settled_line,
+)
+from ._scheduler import Future, Scheduler
+from ._tools import Toolset
+
+__all__ = ("FuturesSession", "SessionMode")
+
+SessionMode = Literal["concurrent", "async"]
+"""``"async"``: answer with futures; ``"concurrent"``: answer with results, label-ordered."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class _AwaitRequest:
+    futures: list[Future]
+    timeout: float | None
+
+
+class FuturesSession:
+    """Answer tool calls of a foreign loop with futures; use as ``async with``.
+
+    ``scheduler_options`` go to :class:`~asyncfc.Scheduler` (``max_concurrency``,
+    ``timeout``, ``respect_labels``, ``context``, ``trace``, ``max_result_chars``).
+    """
+
+    def __init__(
+        self, toolset: Toolset, *, mode: SessionMode = "async", **scheduler_options: Any
+    ) -> None:
+        if mode not in ("concurrent", "async"):
+            raise ValueError(f"mode must be 'concurrent' or 'async', got {mode!r}")
+        if mode == "async" and AWAIT_TOOL_NAME in toolset:
+            raise ValueError(f"a tool may not be named {AWAIT_TOOL_NAME!r} in async mode")
+        self.toolset = toolset
+        self.mode: SessionMode = mode
+        self.scheduler = Scheduler(toolset, **scheduler_options)
+        self._seen: set[int] = set()
+        self._call_ids: set[str] = set()
+        self._ids = itertools.count(1)
+
+    async def __aenter__(self) -> Self:
+        await self.scheduler.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool | None:
+        return await self.scheduler.__aexit__(exc_type, exc, tb)
+
+    # -- what the host shows the model ----------------------------------------------------
+
+    @property
+    def prompt_addendum(self) -> str:
+        """The system-prompt addendum that teaches the protocol (empty in concurrent mode)."""
+        return PROMPT_ADDENDUM if self.mode == "async" else ""
+
+    def tool_definitions(self) -> list[dict[str, Any]]:
+        """Neutral definitions the model sees: widened plus ``await_future`` in async mode."""
+        defs = self.toolset.definitions()
+        if self.mode == "concurrent":
+            return defs
+        return [future_tool_definition(d) for d in defs] + [dict(AWAIT_TOOL)]
+
+    # -- answering calls -----------------------------------------------------------------
+
+    def new_call_id(self) -> str:
+        """A call id no call of this session has used yet (for hosts without ids)."""
+        while True:
+            candidate = f"call_{next(self._ids)}"
+            if candidate not in self._call_ids:
+                return candidate
+
+    async def call(self, call: ToolCall) -> ToolResult:
+        """Answer one call; the content ends with any results settled and not yet shown."""
+        if call.id in self._call_ids:
+            return error_result(
+                call, "invalid_arguments", f"call id {call.id!r} was already used in this session"
+            )
+        self._call_ids.add(call.id)
+        if self.mode == "async" and call.name == AWAIT_TOOL_NAME:
+            result = await self._await(call)
+        else:
+            outcome = self.scheduler.submit(call)
+            if isinstance(outcome, ToolResult):
+                result = outcome
+            elif self.mode == "concurrent":
+                self._seen.add(outcome.number)  # answered below, never delivered elsewhere
+                await outcome.done.wait()
+                assert outcome.result is not None
+                result = outcome.result
+            else:
+                result = ToolResult(
+                    call_id=call.id, name=call.name, content=pending_text(outcome.id)
+                )
+        return self._with_delivery(result)
+
+    def take_delivery(self) -> str:
+        """The delivery text of results settled and not yet shown ('' if none); marks them shown."""
+        unseen = [
+            f for f in self.scheduler.futures if f.result is not None and f.number not in self._seen
+        ]
+        if not unseen:
+            return ""
+        self._seen.update(f.number for f in unseen)
+        return delivery_text(
+            [(f.id, f.result.content, f.result.is_error) for f in unseen if f.result is not None]
+        )
+
+    async def drain(self) -> str:
+        """Wait for every call to finish; return the delivery text of the unshown results."""
+        await self.scheduler.drain()
+        return self.take_delivery()
+
+    def _with_delivery(self, result: ToolResult) -> ToolResult:
+        delivery = self.take_delivery()
+        if not delivery:
+            return result
+        return ToolResult(
+            call_id=result.call_id,
+            name=result.name,
+            content=f"{result.content}\n\n{delivery}",
+            is_error=result.is_error,
+            error_kind=result.error_kind,
+            value=result.value,
+            return_direct=result.return_direct,
+        )
+
+    # -- await_future --------------------------------------------------------------------
+
+    def _parse_await(self, arguments: Mapping[str, Any]) -> _AwaitRequest | str:
+        ids = arguments.get("future_ids")
+        if isinstance(ids, str):
+            ids = [ids]
+        if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
+            return "await_future needs future_ids: a list of future ids"
+        timeout = arguments.get("timeout")
+        if timeout is not None and (
+            isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0
+        ):
+            return "timeout must be a positive number"
+        issued = len(self.scheduler.futures)
+        futures: list[Future] = []
+        unknown: list[str] = []
+        for fid in ids:
+            n = parse_future_number(fid)
+            if n is None or not 1 <= n <= issued:
+                unknown.append(fid)
+            else:
+                futures.append(self.scheduler.get(n))
+        if unknown:
+            return f"unknown future id(s): {', '.join(unknown)} (futures issued so far: {issued})"
+        return _AwaitRequest(futures=futures, timeout=float(timeout) if timeout else None)
+
+    async def _await(self, call: ToolCall) -> ToolResult:
+        try:
+            parsed = self._parse_await(decode_arguments(call))
+        except ArgumentsError as exc:
+            return error_result(call, exc.kind, str(exc))
+        if isinstance(parsed, str):
+            kind = "unknown_future" if parsed.startswith("unknown") else "invalid_arguments"
+            return error_result(call, kind, parsed)
+        with anyio.move_on_after(parsed.timeout if parsed.timeout is not None else float("inf")):
+            await self.scheduler.wait(parsed.futures)
+        lines = []
+        for f in parsed.futures:
+            if f.result is None:
+                lines.append(f"{f.id} still pending after {parsed.timeout:g} s")
+            else:
+                self._seen.add(f.number)
+                lines.append(settled_line(f.id, f.result.content, is_error=f.result.is_error))
+        return ToolResult(call_id=call.id, name=call.name, content="\n".join(lines))
