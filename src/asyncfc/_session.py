@@ -204,8 +204,9 @@ class FuturesSession:
         except ArgumentsError as exc:
             return error_result(call, exc.kind, str(exc))
         if isinstance(parsed, str):
-            kind = "unknown_future" if parsed.startswith("unknown") else "invalid_arguments"
-            return error_result(call, kind, parsed)
+            if parsed.startswith("unknown"):
+                return error_result(call, "unknown_future", parsed)
+            return error_result(call, "invalid_arguments", parsed)
         with anyio.move_on_after(parsed.timeout if parsed.timeout is not None else float("inf")):
             await self.scheduler.wait(parsed.futures)
         lines = []
