@@ -297,6 +297,11 @@ async def bench(args: argparse.Namespace) -> None:
                 mode_times["async"].append(a_time)
                 requests["async"] = a_req
                 identical["async"] &= a_texts == d_texts
+                for mode, texts in (("concurrent", c_texts), ("async", a_texts)):
+                    for i, (got, want) in enumerate(zip(texts, d_texts, strict=True)):
+                        if got != want:
+                            print(f"{mode}: call {i} differs:\n{got[:300]!r}\n{want[:300]!r}")
+                            break
         d = statistics.median(direct_times)
         rows.append(("direct", d, requests["direct"], True))
         for mode in ("concurrent", "async"):

@@ -48,6 +48,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     proxy.add_argument("--timeout", type=_positive, default=None, help="seconds per call")
     proxy.add_argument("--max-concurrency", type=int, default=None)
+    proxy.add_argument(
+        "--max-result-chars",
+        type=int,
+        default=None,
+        help="cut each result the model reads to this many characters (default: never)",
+    )
     return parser
 
 
@@ -77,6 +83,7 @@ def _mcp_proxy(args: argparse.Namespace) -> int:
             mode=args.mode,
             max_concurrency=args.max_concurrency,
             timeout=args.timeout,
+            max_result_chars=args.max_result_chars,
         ) as proxy:
             if args.transport == "stdio":
                 await proxy.serve_stdio()

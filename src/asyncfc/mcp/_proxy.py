@@ -12,7 +12,8 @@ client) and runs them through a :class:`~asyncfc.FuturesSession`:
   server sent it.
 
 Invariants: every ``tools/call`` request gets exactly one result; the upstream servers
-live exactly as long as the proxy's ``async with`` block.
+live exactly as long as the proxy's ``async with`` block.  Values are not cut
+(``max_result_chars=None``): the model reads what a direct call would have given it.
 """
 
 from __future__ import annotations
@@ -47,8 +48,10 @@ class MCPProxy:
         mode: SessionMode = "async",
         max_concurrency: int | None = None,
         timeout: float | None = None,
+        max_result_chars: int | None = None,
     ) -> None:
         self.mode: SessionMode = mode
+        self._max_result_chars = max_result_chars
         self.tools = MCPToolset(servers)
         self._max_concurrency = max_concurrency
         self._timeout = timeout
@@ -62,6 +65,7 @@ class MCPProxy:
                 mode=self.mode,
                 max_concurrency=self._max_concurrency,
                 timeout=self._timeout,
+                max_result_chars=self._max_result_chars,
             )
             await self._session.__aenter__()
         except BaseException as exc:
