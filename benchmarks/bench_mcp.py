@@ -41,6 +41,8 @@ import mcp_types
 from asyncfc import AWAIT_TOOL_NAME
 
 HERE = Path(__file__).resolve()
+MIXES = ((3, 2), (1, 4))
+"""Calls per response: (git reads, remote-like lookups)."""
 SRC = HERE.parent.parent / "src"
 
 # -- the slow (remote-like) upstream server ------------------------------------------------
@@ -123,19 +125,22 @@ def servers(repo: Path, delay: float) -> dict[str, dict[str, Any]]:
     }
 
 
-def session_script(repo: Path, responses: int) -> list[list[tuple[str, dict[str, Any]]]]:
-    """Each response: several independent read-only calls."""
+def session_script(
+    repo: Path, responses: int, git_calls: int, lookups: int
+) -> list[list[tuple[str, dict[str, Any]]]]:
+    """Each response: ``git_calls`` git reads and ``lookups`` remote-like reads, independent."""
     r = str(repo)
     out = []
     for i in range(responses):
+        git = [
+            ("git_log", {"repo_path": r, "max_count": 8}),
+            ("git_show", {"repo_path": r, "revision": f"HEAD~{i + 1}"}),
+            ("git_diff", {"repo_path": r, "target": f"HEAD~{i + 2}"}),
+            ("git_status", {"repo_path": r}),
+        ]
         out.append(
-            [
-                ("git_log", {"repo_path": r, "max_count": 8}),
-                ("git_show", {"repo_path": r, "revision": f"HEAD~{i + 1}"}),
-                ("git_diff", {"repo_path": r, "target": f"HEAD~{i + 2}"}),
-                ("lookup", {"key": f"user-{i}"}),
-                ("lookup", {"key": f"order-{i}"}),
-            ]
+            [git[k % len(git)] for k in range(git_calls)]
+            + [("lookup", {"key": f"key-{i}-{k}"}) for k in range(lookups)]
         )
     return out
 
@@ -267,61 +272,61 @@ async def bench(args: argparse.Namespace) -> None:
         upstream = servers(repo, args.delay)
         config = root / "mcp.json"
         config.write_text(json.dumps({"mcpServers": upstream}))
-        script = session_script(repo, args.responses)
         route = {"lookup": "slow", "echo": "slow"}
-        route.update({n: "git" for n in ("git_log", "git_show", "git_diff")})
+        route.update({n: "git" for n in ("git_log", "git_show", "git_diff", "git_status")})
         env = {"PYTHONPATH": str(SRC)}
 
-        rows: list[tuple[str, float, int, bool]] = []
-        direct_times: list[float] = []
-        mode_times: dict[str, list[float]] = {"concurrent": [], "async": []}
-        requests: dict[str, int] = {}
-        identical = {"concurrent": True, "async": True}
-        async with (
-            stdio([upstream["git"]["command"], *upstream["git"]["args"]]) as git,
-            stdio([upstream["slow"]["command"], *upstream["slow"]["args"]]) as slow,
-            stdio(proxy_command(config, "concurrent"), env) as conc,
-            stdio(proxy_command(config, "async"), env) as asy,
-        ):
-            direct_clients = {"git": git, "slow": slow}
-            await run_direct(direct_clients, route, script[:1])  # warm-up
-            for _ in range(args.repeats):
-                d_time, d_req, d_texts = await run_direct(direct_clients, route, script)
-                direct_times.append(d_time)
-                requests["direct"] = d_req
-                c_time, c_req, c_texts = await run_concurrent(conc, script)
-                mode_times["concurrent"].append(c_time)
-                requests["concurrent"] = c_req
-                identical["concurrent"] &= c_texts == d_texts
-                a_time, a_req, a_texts = await run_async(asy, script)
-                mode_times["async"].append(a_time)
-                requests["async"] = a_req
-                identical["async"] &= a_texts == d_texts
-                for mode, texts in (("concurrent", c_texts), ("async", a_texts)):
-                    for i, (got, want) in enumerate(zip(texts, d_texts, strict=True)):
-                        if got != want:
-                            print(f"{mode}: call {i} differs:\n{got[:300]!r}\n{want[:300]!r}")
-                            break
-        d = statistics.median(direct_times)
-        rows.append(("direct", d, requests["direct"], True))
-        for mode in ("concurrent", "async"):
-            rows.append(
-                (
-                    f"proxy {mode}",
-                    statistics.median(mode_times[mode]),
-                    requests[mode],
-                    identical[mode],
+        for git_calls, lookups in MIXES:
+            script = session_script(repo, args.responses, git_calls, lookups)
+            rows: list[tuple[str, float, int, bool]] = []
+            direct_times: list[float] = []
+            mode_times: dict[str, list[float]] = {"concurrent": [], "async": []}
+            requests: dict[str, int] = {}
+            identical = {"concurrent": True, "async": True}
+            async with (
+                stdio([upstream["git"]["command"], *upstream["git"]["args"]]) as git,
+                stdio([upstream["slow"]["command"], *upstream["slow"]["args"]]) as slow,
+                stdio(proxy_command(config, "concurrent"), env) as conc,
+                stdio(proxy_command(config, "async"), env) as asy,
+            ):
+                direct_clients = {"git": git, "slow": slow}
+                await run_direct(direct_clients, route, script[:1])  # warm-up
+                for _ in range(args.repeats):
+                    d_time, d_req, d_texts = await run_direct(direct_clients, route, script)
+                    direct_times.append(d_time)
+                    requests["direct"] = d_req
+                    c_time, c_req, c_texts = await run_concurrent(conc, script)
+                    mode_times["concurrent"].append(c_time)
+                    requests["concurrent"] = c_req
+                    identical["concurrent"] &= c_texts == d_texts
+                    a_time, a_req, a_texts = await run_async(asy, script)
+                    mode_times["async"].append(a_time)
+                    requests["async"] = a_req
+                    identical["async"] &= a_texts == d_texts
+                    for mode, texts in (("concurrent", c_texts), ("async", a_texts)):
+                        for i, (got, want) in enumerate(zip(texts, d_texts, strict=True)):
+                            if got != want:
+                                print(f"{mode}: call {i} differs:\n{got[:300]!r}\n{want[:300]!r}")
+                                break
+            d = statistics.median(direct_times)
+            rows.append(("direct", d, requests["direct"], True))
+            for mode in ("concurrent", "async"):
+                rows.append(
+                    (
+                        f"proxy {mode}",
+                        statistics.median(mode_times[mode]),
+                        requests[mode],
+                        identical[mode],
+                    )
                 )
+            print(
+                f"\nsession: {args.responses} responses x ({git_calls} git + {lookups} lookup) "
+                f"independent read-only calls, one call at a time, median of {args.repeats}"
             )
-        calls = sum(len(r) for r in script)
-        print(
-            f"\nsession: {args.responses} responses x {calls // args.responses} independent calls, "
-            f"one call at a time, median of {args.repeats}"
-        )
-        print("| route | time (s) | speed-up vs direct | client requests | results identical |")
-        print("|---|---:|---:|---:|---|")
-        for name, t, req, same in rows:
-            print(f"| {name} | {t:.3f} | {d / t:.2f}x | {req} | {'yes' if same else 'NO'} |")
+            print("| route | time (s) | speed-up vs direct | client requests | results identical |")
+            print("|---|---:|---:|---:|---|")
+            for name, t, req, same in rows:
+                print(f"| {name} | {t:.3f} | {d / t:.2f}x | {req} | {'yes' if same else 'NO'} |")
 
         # overhead over stdio
         async with (

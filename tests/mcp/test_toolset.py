@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import anyio
 import pytest
-from mcp_support import exits, fault_server, git_server, time_server, wait_for_file
+from mcp_support import FAULT_SERVER, exits, fault_server, git_server, time_server, wait_for_file
 
 from asyncfc import UNLABELLED, Access, FuturesSession, Scheduler, ToolCall
 from asyncfc.mcp import (
+    HTTPServer,
     MCPServerGoneError,
     MCPServerStartError,
     MCPStructured,
@@ -205,3 +210,45 @@ async def test_cancelled_toolset_leaves_no_process(marks: Path) -> None:
     assert scope.cancelled_caught
     assert pids
     assert exits(pids[0])
+
+
+@asynccontextmanager
+async def fault_over_http(marks: Path) -> AsyncIterator[str]:
+    """The fault server as a streamable HTTP server on a free loopback port; yields its URL."""
+    args = [sys.executable, str(FAULT_SERVER), "--http", "--marks", str(marks)]
+    process = await anyio.open_process(args)
+    try:
+        assert process.stderr is not None
+        seen = ""
+        with anyio.fail_after(60):
+            while "serving http" not in seen:
+                seen += (await process.stderr.receive()).decode()
+        found = re.search(r"serving (http://\S+)", seen)
+        assert found, seen
+        yield found.group(1)
+    finally:
+        process.kill()
+        with anyio.CancelScope(shield=True):
+            await process.wait()
+        await process.aclose()
+
+
+async def test_streamable_http_server_calls_and_disconnect(marks: Path) -> None:
+    async with fault_over_http(marks) as url:
+        spec = HTTPServer(name="remote", url=url, trusted=True, timeout=0.5)
+        async with MCPToolset([spec]) as tools, FuturesSession(tools.toolset) as session:
+            assert tools.toolset["echo"].access == Access.of(reads=["mcp:remote/"], writes=[])
+            assert await tools.call("echo", {"text": "over http"}) == "over http"
+            await session.call(call("c1", "structured", n=2))
+            await session.call(call("c2", "echo", text="future_1.items[1].id"))
+            await session.call(call("c3", "hang", mark="http"))
+            text = await session.drain()
+            assert "future_2 = item-1" in text
+            assert "future_3 failed: tool 'hang' timed out after 0.5 s" in text
+            assert await anyio.to_thread.run_sync(wait_for_file, marks / "http")
+            crashed = await session.call(call("c4", "crash"))
+            assert crashed.content == "future_4 (pending)"
+            after = await session.drain()
+            assert "future_4 failed: tool 'crash' raised" in after
+            with pytest.raises(MCPServerGoneError):
+                await tools.call("echo", {"text": "x"})
