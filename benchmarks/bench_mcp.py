@@ -13,8 +13,8 @@ One run, three measurements, all through the official MCP SDK client:
    median direct, over stdio (client→proxy→server over stdio, against client→server over
    stdio) and over streamable HTTP (client→proxy over HTTP, against client→server over HTTP).
 
-Run:  python benchmarks/bench_mcp.py            (about a minute on 2 cores)
-      python benchmarks/bench_mcp.py --quick    (a smoke run)
+Run:  PYTHONPATH=src python benchmarks/bench_mcp.py            (about 5 min on 2 busy cores)
+      PYTHONPATH=src python benchmarks/bench_mcp.py --quick    (a smoke run)
 """
 
 from __future__ import annotations
