@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from asyncfc_bench._timeline import edges, plot_timelines
+from asyncfc_bench._timeline import _lanes, edges, plot_timelines, timeline_figure
 
 from asyncfc import Interval, Trace
 
@@ -42,3 +42,22 @@ def test_the_picture_is_written(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
     out = plot_timelines({"async": Trace(INTERVALS)}, tmp_path / "t.png", title="x")
     assert out.read_bytes().startswith(b"\x89PNG")
+
+
+def test_overlapping_executions_get_their_own_lanes() -> None:
+    tools = [i for i in INTERVALS if i.kind == "tool"]  # a, b at 0-1; c, d at 1-2
+    assert _lanes(tools) == {0: 0, 1: 1, 2: 0, 3: 1}
+
+
+def test_the_legend_covers_no_plot() -> None:
+    pytest.importorskip("matplotlib")
+    import matplotlib.pyplot as plt
+
+    fig = timeline_figure({"async": Trace(INTERVALS), "parallel": Trace(INTERVALS)}, title="x")
+    try:
+        fig.canvas.draw()
+        legend = fig.legends[0].get_window_extent()
+        for ax in fig.axes:
+            assert not legend.overlaps(ax.get_window_extent())
+    finally:
+        plt.close(fig)

@@ -1,17 +1,21 @@
 """Timeline pictures: one row per mode, decode (M) and function (E) intervals on a shared
 time axis, dependency edges as arrows (solid: a future passed as an argument; dashed: a value
 the model read through ``await_future`` first).  Needs matplotlib (a dependency of
-``asyncfc-bench``)."""
+``asyncfc-bench``).
+
+Readability rules: executions that overlap in time get their own sub-lanes (so parallelism
+is visible), every bar has a thin white outline (so back-to-back calls stay distinct), and
+the legend sits below the plots, where it covers nothing."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from asyncfc import Interval, Trace
 
-__all__ = ("EdgeKind", "edges", "plot_timelines")
+__all__ = ("EdgeKind", "edges", "plot_timelines", "timeline_figure")
 
 
 def _lanes(intervals: list[Interval]) -> dict[int, int]:
@@ -46,8 +50,24 @@ def edges(intervals: Iterable[Interval]) -> list[tuple[str, str, EdgeKind]]:
     return out
 
 
+def _bar(colour: str) -> dict[str, object]:
+    return {"height": 0.8, "color": colour, "edgecolor": "white", "linewidth": 0.8}
+
+
 def plot_timelines(traces: Mapping[str, Trace], path: str | Path, *, title: str = "") -> Path:
     """Draw ``traces`` (row label → trace) into a PNG at ``path``."""
+    import matplotlib.pyplot as plt
+
+    fig = timeline_figure(traces, title=title)
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
+def timeline_figure(traces: Mapping[str, Trace], *, title: str = "") -> Any:
+    """The matplotlib figure :func:`plot_timelines` saves (the caller closes it)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -64,7 +84,7 @@ def plot_timelines(traces: Mapping[str, Trace], path: str | Path, *, title: str 
     fig, axes = plt.subplots(
         len(rows),
         1,
-        figsize=(12, 1.0 + 0.45 * sum(heights)),
+        figsize=(12, 1.6 + 0.45 * sum(heights)),
         sharex=True,
         squeeze=False,
         gridspec_kw={"height_ratios": heights},
@@ -74,12 +94,12 @@ def plot_timelines(traces: Mapping[str, Trace], path: str | Path, *, title: str 
     ):
         h = float(height)
         for iv in models:
-            ax.barh(h - 1, iv.end - iv.start, left=iv.start - origin, height=0.8, color="#4C72B0")
+            ax.barh(h - 1, iv.end - iv.start, left=iv.start - origin, **_bar("#4C72B0"))
         centre: dict[str, tuple[float, float, float]] = {}
         for k, iv in enumerate(tools):
             y = h - 2 - lanes[k]
             colour = "#DD8452" if iv.ok else "#C44E52"
-            ax.barh(y, iv.end - iv.start, left=iv.start - origin, height=0.8, color=colour)
+            ax.barh(y, iv.end - iv.start, left=iv.start - origin, **_bar(colour))
             if iv.call_id is not None:
                 centre[iv.call_id] = (iv.start - origin, iv.end - origin, y)
         for dep, call, kind in edges(tools):
@@ -109,13 +129,11 @@ def plot_timelines(traces: Mapping[str, Trace], path: str | Path, *, title: str 
             Line2D([], [], color="0.35", lw=0.8, label="future argument"),
             Line2D([], [], color="0.35", lw=0.8, linestyle="--", label="read via await_future"),
         ],
-        loc="upper right",
+        loc="lower center",
+        ncol=5,
+        frameon=False,
     )
     if title:
         fig.suptitle(title, x=0.01, ha="left")
-    fig.tight_layout(rect=(0, 0, 0.85, 0.97))
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    fig.tight_layout(rect=(0, 0.07, 1, 0.97))
+    return fig
