@@ -64,6 +64,8 @@ class FuturesSession:
             raise ValueError(f"a tool may not be named {AWAIT_TOOL_NAME!r} in async mode")
         self.toolset = toolset
         self.mode: SessionMode = mode
+        # Without futures, an argument that reads like ``future_3`` is just text.
+        scheduler_options.setdefault("futures", mode == "async")
         self.scheduler = Scheduler(toolset, **scheduler_options)
         self.delivery = Delivery(self.scheduler)
         """What the model has been shown (see :class:`~asyncfc._delivery.Delivery`)."""
