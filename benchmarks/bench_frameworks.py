@@ -31,7 +31,6 @@ import argparse
 import asyncio
 import json
 import math
-import statistics
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -84,7 +83,7 @@ def _pydantic_ai(
     from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart, ToolCallPart
     from pydantic_ai.models.function import AgentInfo, FunctionModel
 
-    from asyncfc.integrations.pydantic_ai import AsyncFC
+    from asyncfc.integrations.pydantic_ai import AsyncFC, AsyncFCToolset
 
     async def run() -> Outcome:
         count = 0
@@ -107,11 +106,13 @@ def _pydantic_ai(
         toolset = FunctionToolset(list(tools))
         if variant == "alone":
             agent = Agent(FunctionModel(respond), toolsets=[toolset])
+        elif variant == "labels":  # no drain needed: the toolset wrapper alone
+            wrapped = AsyncFCToolset(toolset, mode="concurrent", labels=labels)
+            agent = Agent(FunctionModel(respond), toolsets=[wrapped])
         else:
-            mode = "concurrent" if variant == "labels" else "async"
             agent = Agent(
                 FunctionModel(respond),
-                capabilities=[AsyncFC(toolset, mode=mode, labels=labels)],
+                capabilities=[AsyncFC(toolset, mode="async", labels=labels)],
                 retries={"output": 3},
             )
         start = time.perf_counter()
@@ -214,8 +215,7 @@ def _asyncfc(
     script: TurnScript,
     variant: Variant,
 ) -> Callable[[], Awaitable[Outcome]]:
-    from asyncfc import Agent, Tool, Toolset
-    from asyncfc import Reply, ScriptedModel, ScriptView
+    from asyncfc import Agent, Reply, ScriptedModel, ScriptView, Tool, Toolset
 
     toolset = Toolset(Tool.from_function(t, **dict(labels.get(t.__name__, {}))) for t in tools)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import anyio
@@ -14,7 +14,7 @@ pytest.importorskip("pydantic_ai")
 
 import anyio.lowlevel
 from conftest import other_tasks
-from pydantic_ai import Agent, FunctionToolset, ModelRetry
+from pydantic_ai import Agent, AgentRunResultEvent, FunctionToolset, ModelRetry
 from pydantic_ai.messages import (
     ModelMessage,
     ModelRequest,
@@ -25,7 +25,7 @@ from pydantic_ai.messages import (
     ToolCallPart,
     ToolReturnPart,
 )
-from pydantic_ai.models.function import AgentInfo, FunctionModel
+from pydantic_ai.models.function import AgentInfo, DeltaToolCall, FunctionModel
 
 from asyncfc.integrations.pydantic_ai import AsyncFC, AsyncFCToolset
 
@@ -289,3 +289,40 @@ async def test_cancelling_the_run_leaves_no_task_and_no_thread() -> None:
     await asyncio.sleep(0)
     assert other_tasks() - before == set()
     assert threading.active_count() == threads
+
+
+async def test_streamed_runs_drain_too() -> None:
+    release = anyio.Event()
+    requests = 0
+
+    async def slow(x: int) -> int:
+        """Slow."""
+        await release.wait()
+        return x + 1
+
+    async def stream(messages: list[ModelMessage], info: AgentInfo) -> AsyncIterator[Any]:
+        nonlocal requests
+        requests += 1
+        if requests == 1:
+            yield {0: DeltaToolCall(name="slow", json_args='{"x": 1}', tool_call_id="c1")}
+        elif requests == 2:
+            release.set()
+            yield "do"
+            yield "ne"
+        else:
+            yield "seen "
+            yield "it"
+
+    agent = Agent(
+        FunctionModel(stream_function=stream), capabilities=[AsyncFC(FunctionToolset([slow]))]
+    )
+    results = []
+    async with agent.run_stream_events("go") as events:
+        async for event in events:
+            if isinstance(event, AgentRunResultEvent):
+                results.append(event.result)
+    assert requests == 3
+    assert [r.output for r in results] == ["seen it"]
+    feedback = results[0].all_messages()[-2].parts[0]
+    assert isinstance(feedback, RetryFeedbackPart)
+    assert "future_1 = 2" in feedback.content

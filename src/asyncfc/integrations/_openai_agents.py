@@ -20,6 +20,7 @@ Tools of other kinds (hosted tools, MCP servers, handoffs' agents) are left as t
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -142,23 +143,16 @@ def _wrap_tool(
             return result.content
         return result.value
 
+    # A copy keeps everything else the SDK knows about the tool (guardrails, approvals,
+    # timeout, failure handling); only the schema and the entry point change.
     if session.mode == "concurrent":
-        return FunctionTool(
-            name=tool.name,
-            description=tool.description,
-            params_json_schema=tool.params_json_schema,
-            on_invoke_tool=invoke,
-            strict_json_schema=tool.strict_json_schema,
-            is_enabled=tool.is_enabled,
-        )
+        return dataclasses.replace(tool, on_invoke_tool=invoke)
     widened = future_tool_definition({"name": tool.name, "parameters": tool.params_json_schema})
-    return FunctionTool(
-        name=tool.name,
-        description=tool.description,
+    return dataclasses.replace(
+        tool,
         params_json_schema=widened["parameters"],
         on_invoke_tool=invoke,
         strict_json_schema=False,
-        is_enabled=tool.is_enabled,
     )
 
 
