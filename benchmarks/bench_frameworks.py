@@ -254,11 +254,21 @@ def build(
     ](tools, labels, script, variant)
 
 
-async def _median(setup: Callable[[], Awaitable[Outcome]], repeats: int) -> Outcome:
-    await setup()  # warm-up (imports, caches)
-    runs = [await setup() for _ in range(repeats)]
-    runs.sort(key=lambda o: o.wall_s)
-    return runs[len(runs) // 2]
+async def _medians(
+    setups: Mapping[str, Callable[[], Awaitable[Outcome]]], repeats: int
+) -> dict[str, Outcome]:
+    """The median run of each setup; the setups take turns, so a change in the machine's
+    load hits all of them alike."""
+    for setup in setups.values():
+        await setup()  # warm-up (imports, caches)
+    runs: dict[str, list[Outcome]] = {name: [] for name in setups}
+    for _ in range(repeats):
+        for name, setup in setups.items():
+            runs[name].append(await setup())
+    return {
+        name: sorted(outcomes, key=lambda o: o.wall_s)[len(outcomes) // 2]
+        for name, outcomes in runs.items()
+    }
 
 
 # -- (1) overhead at zero decode -----------------------------------------------------------
@@ -277,12 +287,14 @@ async def overhead(calls: int, repeats: int) -> None:
     print(f"(1) {calls} no-op calls in one response, zero decode time; median of {repeats}")
     print(f"{'setup':<34}{'wall ms':>10}{'µs/call':>10}{'÷ alone':>10}{'requests':>10}")
     for framework in ("pydantic-ai", "openai-agents", "asyncfc"):
-        base = None
-        for variant in ("alone", "labels", "futures"):
-            if framework == "asyncfc" and variant == "labels":
-                continue
-            o = await _median(build(framework, variant, [noop], labels, plain), repeats)
-            base = base or o.wall_s
+        variants: tuple[Variant, ...] = ("alone", "labels", "futures")
+        if framework == "asyncfc":
+            variants = ("alone", "futures")
+        results = await _medians(
+            {v: build(framework, v, [noop], labels, plain) for v in variants}, repeats
+        )
+        base = results["alone"].wall_s
+        for variant, o in results.items():
             name = {"alone": "alone (parallel)", "labels": "+ asyncfc labels"}.get(
                 variant, "+ asyncfc futures"
             )
@@ -372,10 +384,18 @@ async def side_by_side(repeats: int) -> None:
         f"tools {LATENCY}; median of {repeats}"
     )
     print(f"{'setup':<40}{'wall s':>8}{'requests':>10}{'in tok':>9}{'out tok':>9}")
+    plan: tuple[tuple[Variant, TurnScript], ...] = (
+        ("alone", staged),
+        ("labels", staged),
+        ("futures", with_futures),
+    )
     for framework in ("pydantic-ai", "openai-agents"):
-        for variant, script in (("alone", staged), ("labels", staged), ("futures", with_futures)):
-            o = await _median(build(framework, variant, tools, WORKFLOW_LABELS, script), repeats)
-            name = f"{framework} ({'abc'[['alone', 'labels', 'futures'].index(variant)]}) {variant}"
+        results = await _medians(
+            {v: build(framework, v, tools, WORKFLOW_LABELS, script) for v, script in plan},
+            repeats,
+        )
+        for letter, (variant, o) in zip("abc", results.items(), strict=True):
+            name = f"{framework} ({letter}) {variant}"
             print(
                 f"{name:<40}{o.wall_s:>8.3f}{o.requests:>10}{o.input_tokens:>9}{o.output_tokens:>9}"
             )

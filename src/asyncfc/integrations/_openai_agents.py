@@ -18,7 +18,9 @@ through one :class:`~asyncfc.FuturesSession` for the whole run:
 Tools of other kinds (hosted tools, MCP servers, handoffs' agents) are left as they are.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations`` here: the SDK resolves the annotations of a
+# tool's ``on_invoke_tool`` on every call (``get_type_hints``), and string annotations would
+# be compiled again each time.
 
 import dataclasses
 import json
