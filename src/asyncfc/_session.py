@@ -64,11 +64,15 @@ class FuturesSession:
             raise ValueError(f"a tool may not be named {AWAIT_TOOL_NAME!r} in async mode")
         self.toolset = toolset
         self.mode: SessionMode = mode
+        # Without futures, an argument that reads like ``future_3`` is just text.
+        scheduler_options.setdefault("futures", mode == "async")
         self.scheduler = Scheduler(toolset, **scheduler_options)
         self.delivery = Delivery(self.scheduler)
         """What the model has been shown (see :class:`~asyncfc._delivery.Delivery`)."""
         self._call_ids: set[str] = set()
         self._ids = itertools.count(1)
+        self._settled_taken = 0
+        """``scheduler.settled`` at the last take: nothing new to show while it is unchanged."""
 
     async def __aenter__(self) -> Self:
         await self.scheduler.__aenter__()
@@ -131,6 +135,10 @@ class FuturesSession:
 
     def take_delivery(self) -> str:
         """The delivery text of results settled and not yet shown ('' if none); marks them shown."""
+        settled = self.scheduler.settled
+        if settled == self._settled_taken:  # O(1) instead of a scan of every future per call
+            return ""
+        self._settled_taken = settled
         return self.delivery.take()
 
     async def drain(self) -> str:
@@ -139,6 +147,8 @@ class FuturesSession:
         return self.take_delivery()
 
     def _with_delivery(self, result: ToolResult) -> ToolResult:
+        if self.mode == "concurrent":  # every call is answered with its own result
+            return result
         delivery = self.take_delivery()
         if not delivery:
             return result

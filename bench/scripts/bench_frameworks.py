@@ -1,0 +1,420 @@
+"""asyncfc inside pydantic-ai and the OpenAI Agents SDK: overhead and side-by-side (a script).
+
+Run: ``.venv/bin/python bench/scripts/bench_frameworks.py [--calls N] [--repeats R]``
+
+(1) Zero decode time: one model response with N no-op async tool calls, then a final
+    answer.  Per framework: (a) the framework alone, its default parallel tool execution;
+    (b) + ``asyncfc`` label-aware concurrency (the no-op tool is labelled pure, so all calls
+    may run together, as in (a)); (c) + ``asyncfc`` futures.  asyncfc's own ``Agent``
+    ("parallel" and "async_parallel") on its own ScriptedModel is the reference.  Prints the
+    median wall time, the per-call cost, and (b)/(a), (c)/(a): the wrapper's added cost.
+(2) Side by side with scripted decode time (``ttft + per-call time``) and tool latency: two
+    searches, two fetches, two summaries, two saves into the same notes (a write-write
+    conflict the framework alone runs concurrently and asyncfc keeps apart), then an answer.
+    (a) and (b) run the dependent script (one response per stage, 5 model requests); (c) the
+    futures script (every call in the first response, passing ``future_N`` on; the drain
+    shows the results before the final answer stands).  Prints wall time, model requests and
+    input/output tokens.  Tokens: pydantic-ai's ``FunctionModel`` reports its own estimate
+    (words of the messages sent and received) in ``result.usage()``; for the Agents SDK the
+    scripted model sets each response's usage to ``ceil(chars / 4)`` of the JSON of the input
+    items it receives and of the output items it returns.  Compare variants within one
+    framework, not tokens across frameworks.
+
+Setups are built by :func:`build` from plain tool functions, their labels and a scripted
+turn function (``turn(index) -> Turn``), so a replay of recorded model turns can drive the
+same setups.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from asyncfc import SessionMode
+
+Framework = Literal["pydantic-ai", "openai-agents", "asyncfc"]
+Variant = Literal["alone", "labels", "futures"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Turn:
+    """One scripted model response: calls ``(name, arguments)``, or the final ``text``."""
+
+    calls: Sequence[tuple[str, Mapping[str, Any]]] = ()
+    text: str = ""
+    decode_s: float = 0.0
+    """Seconds the model takes to produce this response."""
+
+
+TurnScript = Callable[[int], Turn]
+"""``turn(i)``: the response to the i-th model request (0-based)."""
+
+
+@dataclass(kw_only=True)
+class Outcome:
+    """What one run cost."""
+
+    wall_s: float
+    requests: int
+    input_tokens: int
+    output_tokens: int
+    output: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _chars_tokens(obj: Any) -> int:
+    return math.ceil(len(json.dumps(obj, default=str)) / 4)
+
+
+# -- pydantic-ai ----------------------------------------------------------------------------
+
+
+def _pydantic_ai(
+    tools: Sequence[Callable[..., Any]],
+    labels: Mapping[str, Mapping[str, Sequence[str]]],
+    script: TurnScript,
+    variant: Variant,
+) -> Callable[[], Awaitable[Outcome]]:
+    from pydantic_ai import Agent, FunctionToolset
+    from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart, ToolCallPart
+    from pydantic_ai.models.function import AgentInfo, FunctionModel
+
+    from asyncfc.integrations.pydantic_ai import AsyncFC, AsyncFCToolset
+
+    async def run() -> Outcome:
+        count = 0
+
+        async def respond(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+            nonlocal count
+            turn = script(count)
+            count += 1
+            if turn.decode_s:
+                await asyncio.sleep(turn.decode_s)
+            if not turn.calls:
+                return ModelResponse(parts=[TextPart(turn.text)])
+            return ModelResponse(
+                parts=[
+                    ToolCallPart(name, dict(args), tool_call_id=f"r{count}c{i}")
+                    for i, (name, args) in enumerate(turn.calls)
+                ]
+            )
+
+        toolset = FunctionToolset(list(tools))
+        if variant == "alone":
+            agent = Agent(FunctionModel(respond), toolsets=[toolset])
+        elif variant == "labels":  # no drain needed: the toolset wrapper alone
+            wrapped = AsyncFCToolset(toolset, mode="concurrent", labels=labels)
+            agent = Agent(FunctionModel(respond), toolsets=[wrapped])
+        else:
+            agent = Agent(
+                FunctionModel(respond),
+                capabilities=[AsyncFC(toolset, mode="async", labels=labels)],
+                retries={"output": 3},
+            )
+        start = time.perf_counter()
+        result = await agent.run("go")
+        wall = time.perf_counter() - start
+        usage = result.usage
+        return Outcome(
+            wall_s=wall,
+            requests=usage.requests,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            output=str(result.output),
+        )
+
+    return run
+
+
+# -- OpenAI Agents SDK ---------------------------------------------------------------------
+
+
+def _openai_agents(
+    tools: Sequence[Callable[..., Any]],
+    labels: Mapping[str, Mapping[str, Sequence[str]]],
+    script: TurnScript,
+    variant: Variant,
+) -> Callable[[], Awaitable[Outcome]]:
+    from agents import Agent, RunConfig, Runner, function_tool
+    from agents.testing import ModelStep, ScriptedModel
+    from agents.testing.model import ModelCall, assistant_message, function_call
+    from agents.usage import Usage
+
+    from asyncfc.integrations.openai_agents import run as asyncfc_run
+
+    function_tools = [function_tool(t) for t in tools]
+
+    async def run() -> Outcome:
+        tally = {"requests": 0, "input": 0, "output": 0}
+
+        async def respond(call: ModelCall) -> Any:
+            i = tally["requests"]
+            tally["requests"] += 1
+            turn = script(i)
+            if turn.decode_s:
+                await asyncio.sleep(turn.decode_s)
+            if turn.calls:
+                out = [
+                    function_call(name, dict(args), call_id=f"r{i}c{k}")
+                    for k, (name, args) in enumerate(turn.calls)
+                ]
+            else:
+                out = [assistant_message(turn.text)]
+            tokens_in = _chars_tokens(call.input) + _chars_tokens(
+                [getattr(t, "params_json_schema", None) for t in call.tools]
+            )
+            tokens_out = _chars_tokens(out)
+            tally["input"] += tokens_in
+            tally["output"] += tokens_out
+            return ModelStep(
+                output=out,
+                usage=Usage(requests=1, input_tokens=tokens_in, output_tokens=tokens_out),
+            )
+
+        # an endless script: every request is answered by ``respond``
+        class Endless(ScriptedModel):
+            def __init__(self) -> None:
+                super().__init__([])
+
+            async def get_response(self, *args: Any, **kwargs: Any) -> Any:
+                self._steps.append(ModelStep.respond(respond))
+                return await super().get_response(*args, **kwargs)
+
+        agent = Agent(name="bench", model=Endless(), tools=list(function_tools))
+        config = RunConfig(tracing_disabled=True)
+        start = time.perf_counter()
+        if variant == "alone":
+            result = await Runner.run(agent, "go", run_config=config, max_turns=50)
+        else:
+            mode: SessionMode = "concurrent" if variant == "labels" else "async"
+            result = await asyncfc_run(
+                agent, "go", mode=mode, labels=labels, run_config=config, max_turns=50
+            )
+        wall = time.perf_counter() - start
+        return Outcome(
+            wall_s=wall,
+            requests=tally["requests"],
+            input_tokens=tally["input"],
+            output_tokens=tally["output"],
+            output=str(result.final_output),
+        )
+
+    return run
+
+
+# -- asyncfc's own agent (the reference) ----------------------------------------------------
+
+
+def _asyncfc(
+    tools: Sequence[Callable[..., Any]],
+    labels: Mapping[str, Mapping[str, Sequence[str]]],
+    script: TurnScript,
+    variant: Variant,
+) -> Callable[[], Awaitable[Outcome]]:
+    from asyncfc import Agent, AgentMode, Reply, ScriptedModel, ScriptView, Tool, Toolset
+
+    def labelled(t: Callable[..., Any]) -> Tool:
+        own = labels.get(t.__name__, {})
+        return Tool.from_function(t, reads=own.get("reads"), writes=own.get("writes"))
+
+    toolset = Toolset(labelled(t) for t in tools)
+
+    async def run() -> Outcome:
+        def reply(view: ScriptView) -> Reply:
+            turn = script(view.index)
+            return Reply(text=turn.text, calls=[(n, dict(a)) for n, a in turn.calls])
+
+        model = ScriptedModel(script=reply)
+        mode: AgentMode = "parallel" if variant in ("alone", "labels") else "async_parallel"
+        agent = Agent(model=model, toolset=toolset, mode=mode)
+        start = time.perf_counter()
+        result = await agent.run("go")
+        wall = time.perf_counter() - start
+        metrics = result.trace.metrics()
+        return Outcome(
+            wall_s=wall,
+            requests=result.model_requests,
+            input_tokens=metrics.input_tokens,
+            output_tokens=metrics.output_tokens,
+        )
+
+    return run
+
+
+def build(
+    framework: Framework,
+    variant: Variant,
+    tools: Sequence[Callable[..., Any]],
+    labels: Mapping[str, Mapping[str, Sequence[str]]],
+    script: TurnScript,
+) -> Callable[[], Awaitable[Outcome]]:
+    """One setup: a coroutine function that runs the script once and returns its cost."""
+    return {"pydantic-ai": _pydantic_ai, "openai-agents": _openai_agents, "asyncfc": _asyncfc}[
+        framework
+    ](tools, labels, script, variant)
+
+
+async def _medians(
+    setups: Mapping[str, Callable[[], Awaitable[Outcome]]], repeats: int
+) -> dict[str, Outcome]:
+    """The median run of each setup; the setups take turns, so a change in the machine's
+    load hits all of them alike."""
+    for setup in setups.values():
+        await setup()  # warm-up (imports, caches)
+    runs: dict[str, list[Outcome]] = {name: [] for name in setups}
+    for _ in range(repeats):
+        for name, setup in setups.items():
+            runs[name].append(await setup())
+    return {
+        name: sorted(outcomes, key=lambda o: o.wall_s)[len(outcomes) // 2]
+        for name, outcomes in runs.items()
+    }
+
+
+# -- (1) overhead at zero decode -----------------------------------------------------------
+
+
+async def noop(i: int) -> int:
+    """Do nothing."""
+    return i
+
+
+async def overhead(calls: int, repeats: int) -> None:
+    def plain(i: int) -> Turn:
+        return Turn(calls=[("noop", {"i": k}) for k in range(calls)]) if i == 0 else Turn(text="ok")
+
+    labels: dict[str, dict[str, list[str]]] = {"noop": {"reads": []}}
+    print(f"(1) {calls} no-op calls in one response, zero decode time; median of {repeats}")
+    print(f"{'setup':<34}{'wall ms':>10}{'µs/call':>10}{'÷ alone':>10}{'requests':>10}")
+    for framework in ("pydantic-ai", "openai-agents", "asyncfc"):
+        variants: tuple[Variant, ...] = ("alone", "labels", "futures")
+        if framework == "asyncfc":
+            variants = ("alone", "futures")
+        results = await _medians(
+            {v: build(framework, v, [noop], labels, plain) for v in variants}, repeats
+        )
+        base = results["alone"].wall_s
+        for variant, o in results.items():
+            name = {"alone": "alone (parallel)", "labels": "+ asyncfc labels"}.get(
+                variant, "+ asyncfc futures"
+            )
+            if framework == "asyncfc":
+                name = "Agent parallel" if variant == "alone" else "Agent async_parallel"
+            print(
+                f"{framework + ' ' + name:<34}{o.wall_s * 1e3:>10.1f}"
+                f"{o.wall_s / calls * 1e6:>10.1f}{o.wall_s / base:>10.3f}{o.requests:>10}"
+            )
+
+
+# -- (2) side by side with decode time ------------------------------------------------------
+
+TTFT = 0.05
+PER_CALL = 0.02
+LATENCY = {"search": 0.2, "fetch": 0.3, "summarize": 0.1, "save": 0.05}
+
+
+async def search(query: str) -> str:
+    """Search the web."""
+    await asyncio.sleep(LATENCY["search"])
+    return f"https://example.org/{query}"
+
+
+async def fetch(url: str) -> str:
+    """Fetch a page."""
+    await asyncio.sleep(LATENCY["fetch"])
+    return f"the page at {url} " * 5
+
+
+async def summarize(text: str) -> str:
+    """Summarize a text."""
+    await asyncio.sleep(LATENCY["summarize"])
+    return text[:40]
+
+
+async def save(text: str) -> str:
+    """Append to the notes."""
+    await asyncio.sleep(LATENCY["save"])
+    return "saved"
+
+
+WORKFLOW_LABELS: dict[str, dict[str, list[str]]] = {
+    "search": {"reads": ["web"]},
+    "fetch": {"reads": ["web"]},
+    "summarize": {"reads": []},
+    "save": {"writes": ["notes"]},
+}
+
+
+def _turn(calls: list[tuple[str, dict[str, Any]]] | None = None, text: str = "") -> Turn:
+    calls = calls or []
+    return Turn(calls=calls, text=text, decode_s=TTFT + PER_CALL * max(1, len(calls)))
+
+
+def staged(i: int) -> Turn:
+    stages = [
+        [("search", {"query": q}) for q in ("a", "b")],
+        [("fetch", {"url": f"https://example.org/{q}"}) for q in ("a", "b")],
+        [("summarize", {"text": f"the page at https://example.org/{q}"}) for q in ("a", "b")],
+        [("save", {"text": f"summary {q}"}) for q in ("a", "b")],
+    ]
+    return _turn(stages[i]) if i < len(stages) else _turn(text="Saved both summaries.")
+
+
+def with_futures(i: int) -> Turn:
+    if i > 0:
+        return _turn(text="Saved both summaries.")
+    return _turn(
+        [
+            ("search", {"query": "a"}),
+            ("search", {"query": "b"}),
+            ("fetch", {"url": "future_1"}),
+            ("fetch", {"url": "future_2"}),
+            ("summarize", {"text": "future_3"}),
+            ("summarize", {"text": "future_4"}),
+            ("save", {"text": "future_5"}),
+            ("save", {"text": "future_6"}),
+        ]
+    )
+
+
+async def side_by_side(repeats: int) -> None:
+    tools = [search, fetch, summarize, save]
+    print(
+        f"\n(2) search → fetch → summarize → save ×2, decode {TTFT}s + {PER_CALL}s/call, "
+        f"tools {LATENCY}; median of {repeats}"
+    )
+    print(f"{'setup':<40}{'wall s':>8}{'requests':>10}{'in tok':>9}{'out tok':>9}")
+    plan: tuple[tuple[Variant, TurnScript], ...] = (
+        ("alone", staged),
+        ("labels", staged),
+        ("futures", with_futures),
+    )
+    for framework in ("pydantic-ai", "openai-agents"):
+        results = await _medians(
+            {v: build(framework, v, tools, WORKFLOW_LABELS, script) for v, script in plan},
+            repeats,
+        )
+        for letter, (variant, o) in zip("abc", results.items(), strict=True):
+            name = f"{framework} ({letter}) {variant}"
+            print(
+                f"{name:<40}{o.wall_s:>8.3f}{o.requests:>10}{o.input_tokens:>9}{o.output_tokens:>9}"
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--repeats", type=int, default=7)
+    args = parser.parse_args()
+    asyncio.run(overhead(args.calls, args.repeats))
+    asyncio.run(side_by_side(max(3, args.repeats // 2)))
+
+
+if __name__ == "__main__":
+    main()

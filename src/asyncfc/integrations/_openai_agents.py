@@ -1,0 +1,194 @@
+"""asyncfc inside the OpenAI Agents SDK's run loop.
+
+:func:`run` runs an agent as ``Runner.run`` does, on a clone whose function tools answer
+through one :class:`~asyncfc.FuturesSession` for the whole run:
+
+* Tool wrappers: every :class:`agents.FunctionTool` of the agent becomes a function tool with
+  the same name whose ``on_invoke_tool`` submits the call to the session; the original
+  ``on_invoke_tool`` (its validation, failure handling and context) runs it, scheduled by
+  asyncfc's labels.  In ``mode="async"`` the schemas are widened, ``await_future`` is added,
+  the protocol addendum is appended to the instructions, and each call is answered with
+  ``future_N (pending)``; settled results are appended to later tool results.
+* Drain: an output guardrail waits for every call before a final output stands.  When the
+  model has not seen every result, the guardrail trips; :func:`run` then continues the same
+  conversation (the SDK's record of the run plus one user message with the delivery text),
+  so the model answers again having seen everything.  The session, and so every future,
+  lives across these continuations.
+
+Tools of other kinds (hosted tools, MCP servers, handoffs' agents) are left as they are.
+"""
+
+# No ``from __future__ import annotations`` here: the SDK resolves the annotations of a
+# tool's ``on_invoke_tool`` on every call (``get_type_hints``), and string annotations would
+# be compiled again each time.
+
+import dataclasses
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from agents import (
+    Agent,
+    FunctionTool,
+    GuardrailFunctionOutput,
+    OutputGuardrail,
+    OutputGuardrailTripwireTriggered,
+    RunContextWrapper,
+    Runner,
+    RunResult,
+    TResponseInputItem,
+)
+from agents.tool_context import ToolContext
+
+from asyncfc._calls import ToolCall
+from asyncfc._protocol import AWAIT_TOOL, AWAIT_TOOL_NAME, PROMPT_ADDENDUM, future_tool_definition
+from asyncfc._session import FuturesSession, SessionMode
+from asyncfc._toolset import Toolset
+
+from ._foreign import FRAMEWORK_CALL, ForeignTool, access_of
+
+__all__ = ("DRAIN_GUARDRAIL_NAME", "run", "wrap_agent")
+
+DRAIN_GUARDRAIL_NAME = "asyncfc_drain"
+"""The name of the output guardrail that drains the session before a final output."""
+
+
+def wrap_agent(
+    agent: Agent[Any],
+    session: FuturesSession,
+    *,
+    labels: Mapping[str, Mapping[str, Iterable[str]]] | None = None,
+) -> Agent[Any]:
+    """A clone of ``agent`` whose function tools answer through ``session`` (entered by the
+    caller; its toolset receives the tools) and whose output is drained first."""
+    labels = labels or {}
+    tools: list[Any] = []
+    for tool in agent.tools:
+        if isinstance(tool, FunctionTool):
+            tools.append(_wrap_tool(tool, session, labels))
+        else:
+            tools.append(tool)
+    if session.mode == "concurrent":
+        return agent.clone(tools=tools)
+    if any(getattr(t, "name", None) == AWAIT_TOOL_NAME for t in tools):
+        raise ValueError(f"a tool may not be named {AWAIT_TOOL_NAME!r} in async mode")
+    tools.append(_await_tool(session))
+    return agent.clone(
+        tools=tools,
+        instructions=_with_addendum(agent.instructions),
+        output_guardrails=[*agent.output_guardrails, _drain_guardrail(session)],
+    )
+
+
+async def run(
+    agent: Agent[Any],
+    input: str | list[TResponseInputItem],
+    *,
+    mode: SessionMode = "async",
+    labels: Mapping[str, Mapping[str, Iterable[str]]] | None = None,
+    scheduler_options: Mapping[str, Any] | None = None,
+    **runner_options: Any,
+) -> RunResult:
+    """``Runner.run(agent, input, **runner_options)`` with asyncfc answering the function
+    tools (see the module docstring); returns the run result the final output stands in."""
+    async with FuturesSession(Toolset(), mode=mode, **(scheduler_options or {})) as session:
+        wrapped = wrap_agent(agent, session, labels=labels)
+        while True:
+            try:
+                return await Runner.run(wrapped, input, **runner_options)
+            except OutputGuardrailTripwireTriggered as exc:
+                info = exc.guardrail_result.output.output_info
+                if exc.guardrail_result.guardrail.name != DRAIN_GUARDRAIL_NAME:
+                    raise
+                if exc.run_data is None:  # pragma: no cover - the SDK always records it
+                    raise
+                input = _continued(exc.run_data.input, exc.run_data.new_items, str(info))
+                wrapped = exc.run_data.last_agent
+
+
+def _continued(first: str | list[TResponseInputItem], items: list[Any], delivery: str) -> list[Any]:
+    history: list[Any] = (
+        [{"role": "user", "content": first}] if isinstance(first, str) else list(first)
+    )
+    history.extend(item.to_input_item() for item in items)
+    history.append({"role": "user", "content": delivery})
+    return history
+
+
+def _wrap_tool(
+    tool: FunctionTool,
+    session: FuturesSession,
+    labels: Mapping[str, Mapping[str, Iterable[str]]],
+) -> FunctionTool:
+    async def run_original(arguments: dict[str, Any]) -> Any:
+        ctx = FRAMEWORK_CALL.get()
+        return await tool.on_invoke_tool(ctx, json.dumps(arguments))
+
+    session.toolset.add(
+        ForeignTool.wrap(
+            name=tool.name,
+            description=tool.description,
+            parameters=tool.params_json_schema,
+            function=run_original,
+            access=access_of(tool.name, labels, None),
+        )
+    )
+
+    async def invoke(ctx: ToolContext[Any], raw: str) -> Any:
+        call = ToolCall(id=ctx.tool_call_id or session.new_call_id(), name=tool.name, arguments=raw)
+        token = FRAMEWORK_CALL.set(ctx)
+        try:
+            result = await session.call(call)
+        finally:
+            FRAMEWORK_CALL.reset(token)
+        if session.mode == "async" or result.is_error:
+            return result.content
+        return result.value
+
+    # A copy keeps everything else the SDK knows about the tool (guardrails, approvals,
+    # timeout, failure handling); only the schema and the entry point change.
+    if session.mode == "concurrent":
+        return dataclasses.replace(tool, on_invoke_tool=invoke)
+    widened = future_tool_definition({"name": tool.name, "parameters": tool.params_json_schema})
+    return dataclasses.replace(
+        tool,
+        params_json_schema=widened["parameters"],
+        on_invoke_tool=invoke,
+        strict_json_schema=False,
+    )
+
+
+def _await_tool(session: FuturesSession) -> FunctionTool:
+    async def invoke(ctx: ToolContext[Any], raw: str) -> str:
+        call_id = ctx.tool_call_id or session.new_call_id()
+        result = await session.call(ToolCall(id=call_id, name=AWAIT_TOOL_NAME, arguments=raw))
+        return result.content
+
+    return FunctionTool(
+        name=AWAIT_TOOL_NAME,
+        description=AWAIT_TOOL["description"],
+        params_json_schema=dict(AWAIT_TOOL["parameters"]),
+        on_invoke_tool=invoke,
+        strict_json_schema=False,
+    )
+
+
+def _drain_guardrail(session: FuturesSession) -> OutputGuardrail[Any]:
+    async def drain(ctx: RunContextWrapper[Any], agent: Agent[Any], output: Any) -> Any:
+        delivery = await session.drain()
+        return GuardrailFunctionOutput(output_info=delivery, tripwire_triggered=bool(delivery))
+
+    return OutputGuardrail(guardrail_function=drain, name=DRAIN_GUARDRAIL_NAME)
+
+
+def _with_addendum(instructions: Any) -> Any:
+    if instructions is None or isinstance(instructions, str):
+        return "\n\n".join(p for p in (instructions, PROMPT_ADDENDUM) if p)
+
+    async def dynamic(ctx: RunContextWrapper[Any], agent: Agent[Any]) -> str:
+        base = instructions(ctx, agent)
+        if hasattr(base, "__await__"):
+            base = await base
+        return "\n\n".join(p for p in (base, PROMPT_ADDENDUM) if p)
+
+    return dynamic

@@ -1,0 +1,200 @@
+"""asyncfc inside the OpenAI Agents SDK's own run loop, driven by the SDK's ``ScriptedModel``."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import anyio
+import anyio.lowlevel
+import pytest
+
+pytest.importorskip("agents")
+
+from agents import Agent, RunConfig, function_tool
+from agents.testing import ModelStep, ScriptedModel
+from agents.testing.model import ModelCall, assistant_message, function_call
+from conftest import other_tasks
+
+from asyncfc.integrations.openai_agents import run
+
+pytestmark = pytest.mark.anyio
+
+NO_TRACING = RunConfig(tracing_disabled=True)
+
+
+def calls(*parts: tuple[str, dict[str, Any], str]) -> list[Any]:
+    return [function_call(name, args, call_id=cid) for name, args, cid in parts]
+
+
+def outputs(items: Sequence[Any]) -> dict[str, list[str]]:
+    """call id → every output the model was given for it."""
+    out: dict[str, list[str]] = {}
+    for item in items:
+        if isinstance(item, dict) and item.get("type") == "function_call_output":
+            out.setdefault(item["call_id"], []).append(str(item["output"]))
+    return out
+
+
+def called(items: Sequence[Any]) -> list[str]:
+    return [i["call_id"] for i in items if isinstance(i, dict) and i.get("type") == "function_call"]
+
+
+def text_of(items: Sequence[Any]) -> str:
+    parts = []
+    for item in items:
+        if isinstance(item, dict):
+            parts.append(str(item.get("output", "")) if "output" in item else "")
+            if item.get("role") == "user":
+                parts.append(str(item.get("content")))
+    return "\n".join(parts)
+
+
+async def test_futures_resolve_in_later_calls_and_the_drain_comes_before_the_output() -> None:
+    release = anyio.Event()
+    stored: list[int] = []
+
+    @function_tool
+    def fetch(x: int) -> int:
+        """Fetch x."""
+        return x * 10
+
+    @function_tool
+    async def store(value: int) -> str:
+        """Store a value."""
+        await release.wait()
+        stored.append(value)
+        return f"stored {value}"
+
+    def final(call: ModelCall) -> Any:
+        release.set()  # store is still running when the model answers
+        return [assistant_message("done")]
+
+    model = ScriptedModel(
+        [
+            calls(("fetch", {"x": 1}, "c1"), ("fetch", {"x": 2}, "c2")),
+            calls(("store", {"value": "future_1"}, "c3")),
+            ModelStep.respond(final),
+            [assistant_message("done, all stored")],
+        ]
+    )
+    agent = Agent(name="a", instructions="Be brief.", model=model, tools=[fetch, store])
+    result = await run(agent, "go", run_config=NO_TRACING)
+
+    assert result.final_output == "done, all stored"
+    assert stored == [10]
+    first = model.calls[0]
+    assert [t.name for t in first.tools] == ["fetch", "store", "await_future"]
+    assert "future_" in str(first.tools[0].params_json_schema)  # type: ignore[union-attr]
+    assert first.system_instructions is not None
+    assert first.system_instructions.startswith("Be brief.")
+    assert "await_future" in first.system_instructions
+    history = result.to_input_list()
+    assert called(history) == ["c1", "c2", "c3"]
+    assert list(outputs(history)) == ["c1", "c2", "c3"]
+    assert all(len(v) == 1 for v in outputs(history).values())
+    shown = text_of(history)
+    for line in ("future_1 = 10", "future_2 = 20", "future_3 = stored 10"):
+        assert shown.count(line) == 1, line
+    # the drain: "done" was answered with the results the model had not seen
+    last_input = model.calls[-1].input
+    assert last_input[-1]["role"] == "user"
+    assert "future_3 = stored 10" in last_input[-1]["content"]
+    assert len(model.calls) == 4
+
+
+async def test_labels_run_readers_together_and_keep_writers_apart() -> None:
+    log: list[str] = []
+    started = {k: anyio.Event() for k in "abcd"}
+
+    @function_tool
+    async def read(key: str) -> str:
+        """Read a key."""
+        log.append(f"start {key}")
+        started[key].set()
+        if key in ("a", "b"):
+            with anyio.fail_after(5):
+                await started["b" if key == "a" else "a"].wait()
+        await anyio.lowlevel.checkpoint()
+        log.append(f"end {key}")
+        return key
+
+    @function_tool
+    async def write(key: str) -> str:
+        """Write a key."""
+        log.append(f"start {key}")
+        await anyio.lowlevel.checkpoint()
+        log.append(f"end {key}")
+        return key
+
+    model = ScriptedModel(
+        [
+            calls(
+                ("read", {"key": "a"}, "1"),
+                ("read", {"key": "b"}, "2"),
+                ("write", {"key": "c"}, "3"),
+                ("read", {"key": "d"}, "4"),
+            ),
+            [assistant_message("ok")],
+        ]
+    )
+    agent = Agent(name="a", model=model, tools=[read, write])
+    labels = {"read": {"reads": ["db"]}, "write": {"writes": ["db"]}}
+    result = await run(agent, "go", mode="concurrent", labels=labels, run_config=NO_TRACING)
+
+    assert result.final_output == "ok"
+    out = outputs(result.to_input_list())
+    assert out == {"1": ["a"], "2": ["b"], "3": ["c"], "4": ["d"]}
+    assert set(log[:2]) == {"start a", "start b"}
+    assert log.index("start c") > max(log.index("end a"), log.index("end b"))
+    assert log.index("start d") > log.index("end c")
+
+
+async def test_unlabelled_tools_serialize_in_the_responses_order() -> None:
+    log: list[str] = []
+
+    @function_tool
+    async def step(n: int) -> int:
+        """A step."""
+        log.append(f"start {n}")
+        await anyio.lowlevel.checkpoint()
+        log.append(f"end {n}")
+        return n
+
+    model = ScriptedModel(
+        [calls(*[("step", {"n": n}, f"c{n}") for n in range(5)]), [assistant_message("ok")]]
+    )
+    agent = Agent(name="a", model=model, tools=[step])
+    await run(agent, "go", mode="concurrent", run_config=NO_TRACING)
+    assert log == [f"{e} {n}" for n in range(5) for e in ("start", "end")]
+
+
+async def test_cancelling_the_run_leaves_no_task_and_no_thread() -> None:
+    running = anyio.Event()
+
+    @function_tool
+    async def hang() -> str:
+        """Never finishes."""
+        running.set()
+        await anyio.sleep_forever()
+        return "never"
+
+    model = ScriptedModel(
+        [
+            calls(("hang", {}, "c1")),
+            calls(("await_future", {"future_ids": ["future_1"]}, "c2")),
+        ]
+    )
+    agent = Agent(name="a", model=model, tools=[hang])
+    threads = threading.active_count()
+    before = other_tasks()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(lambda: run(agent, "go", run_config=NO_TRACING))
+        with anyio.fail_after(5):
+            await running.wait()
+            await anyio.wait_all_tasks_blocked()
+        tg.cancel_scope.cancel()
+    await anyio.lowlevel.checkpoint()
+    assert other_tasks() - before == set()
+    assert threading.active_count() == threads

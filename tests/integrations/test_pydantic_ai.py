@@ -1,0 +1,328 @@
+"""asyncfc inside pydantic-ai's own agent loop, driven by pydantic-ai's ``FunctionModel``."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
+
+import anyio
+import pytest
+
+pytest.importorskip("pydantic_ai")
+
+import anyio.lowlevel
+from conftest import other_tasks
+from pydantic_ai import Agent, AgentRunResultEvent, FunctionToolset, ModelRetry
+from pydantic_ai.messages import (
+    ModelMessage,
+    ModelRequest,
+    ModelResponse,
+    RetryFeedbackPart,
+    RetryPromptPart,
+    TextPart,
+    ToolCallPart,
+    ToolReturnPart,
+)
+from pydantic_ai.models.function import AgentInfo, DeltaToolCall, FunctionModel
+
+from asyncfc.integrations.pydantic_ai import AsyncFC, AsyncFCToolset
+
+pytestmark = pytest.mark.anyio
+
+Step = Callable[[list[ModelMessage], AgentInfo], ModelResponse]
+
+
+def scripted(steps: Sequence[ModelResponse | Step]) -> tuple[FunctionModel, list[AgentInfo]]:
+    """A FunctionModel that answers the n-th request with ``steps[n]``."""
+    seen: list[AgentInfo] = []
+
+    async def respond(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        step = steps[len(seen)]
+        seen.append(info)
+        return step if isinstance(step, ModelResponse) else step(messages, info)
+
+    return FunctionModel(respond), seen
+
+
+def calls(*parts: tuple[str, dict[str, Any], str]) -> ModelResponse:
+    return ModelResponse(parts=[ToolCallPart(n, a, tool_call_id=i) for n, a, i in parts])
+
+
+def outcomes(messages: list[ModelMessage]) -> tuple[list[str], list[str]]:
+    """The call ids in call order, and the ids of the tool returns in answer order."""
+    called = [
+        p.tool_call_id
+        for m in messages
+        if isinstance(m, ModelResponse)
+        for p in m.parts
+        if isinstance(p, ToolCallPart)
+    ]
+    answered = [
+        p.tool_call_id
+        for m in messages
+        if isinstance(m, ModelRequest)
+        for p in m.parts
+        if isinstance(p, ToolReturnPart | RetryPromptPart) and p.tool_call_id is not None
+    ]
+    return called, answered
+
+
+def texts(messages: list[ModelMessage]) -> str:
+    return "\n".join(
+        str(p.content)
+        for m in messages
+        if isinstance(m, ModelRequest)
+        for p in m.parts
+        if isinstance(p, ToolReturnPart | RetryPromptPart | RetryFeedbackPart)
+    )
+
+
+async def test_futures_resolve_in_later_calls_and_the_drain_comes_before_the_output() -> None:
+    release = anyio.Event()
+    stored: list[int] = []
+
+    def fetch(x: int) -> int:
+        """Fetch x."""
+        return x * 10
+
+    async def store(value: int) -> str:
+        """Store a value."""
+        await release.wait()
+        stored.append(value)
+        return f"stored {value}"
+
+    def final(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        release.set()  # store is still running when the model answers
+        return ModelResponse(parts=[TextPart("done")])
+
+    model, infos = scripted(
+        [
+            calls(("fetch", {"x": 1}, "c1"), ("fetch", {"x": 2}, "c2")),
+            calls(("store", {"value": "future_1"}, "c3")),
+            final,
+            ModelResponse(parts=[TextPart("done, all stored")]),
+        ]
+    )
+    agent = Agent(model, capabilities=[AsyncFC(FunctionToolset([fetch, store]))])
+    result = await agent.run("go")
+
+    assert result.output == "done, all stored"
+    assert stored == [10]  # future_1 resolved to fetch(x=1)'s value
+    names = [t.name for t in infos[0].function_tools]
+    assert names == ["fetch", "store", "await_future"]
+    assert "future_" in str(infos[0].function_tools[0].parameters_json_schema)
+    assert infos[0].instructions is not None
+    assert "await_future" in infos[0].instructions
+    messages = result.all_messages()
+    called, answered = outcomes(messages)
+    assert called == answered == ["c1", "c2", "c3"]
+    shown = texts(messages)
+    for line in ("future_1 = 10", "future_2 = 20", "future_3 = stored 10"):
+        assert shown.count(line) == 1, line  # every result shown once
+    # the drain: the first answer was sent back with the results it had not seen
+    assert isinstance(messages[-3], ModelResponse)
+    assert messages[-3].text == "done"
+    feedback = messages[-2].parts
+    assert isinstance(feedback[0], RetryFeedbackPart)
+    assert "future_3 = stored" in feedback[0].content
+
+
+async def test_labels_run_readers_together_and_keep_writers_apart() -> None:
+    log: list[str] = []
+    started: dict[str, anyio.Event] = {k: anyio.Event() for k in ("a", "b", "c", "d")}
+
+    async def read(key: str) -> str:
+        """Read a key."""
+        log.append(f"start {key}")
+        started[key].set()
+        if key in ("a", "b"):  # each of the first two readers waits for the other one
+            with anyio.fail_after(5):
+                await started["b" if key == "a" else "a"].wait()
+        await anyio.lowlevel.checkpoint()
+        log.append(f"end {key}")
+        return key
+
+    async def write(key: str) -> str:
+        """Write a key."""
+        log.append(f"start {key}")
+        await anyio.lowlevel.checkpoint()
+        log.append(f"end {key}")
+        return key
+
+    toolset = FunctionToolset([read])
+    toolset.add_function(write, metadata={"asyncfc": {"writes": ["db"]}})
+    model, _ = scripted(
+        [
+            calls(
+                ("read", {"key": "a"}, "1"),
+                ("read", {"key": "b"}, "2"),
+                ("write", {"key": "c"}, "3"),
+                ("read", {"key": "d"}, "4"),
+            ),
+            ModelResponse(parts=[TextPart("ok")]),
+        ]
+    )
+    wrapped = AsyncFCToolset(toolset, mode="concurrent", labels={"read": {"reads": ["db"]}})
+    result = await Agent(model, toolsets=[wrapped]).run("go")
+
+    assert result.output == "ok"
+    returned = [
+        p.content
+        for m in result.all_messages()
+        for p in getattr(m, "parts", [])
+        if isinstance(p, ToolReturnPart)
+    ]
+    assert returned == ["a", "b", "c", "d"]  # no reader timed out waiting for the other
+    assert set(log[:2]) == {"start a", "start b"}  # the readers overlapped
+    assert log.index("start c") > max(log.index("end a"), log.index("end b"))
+    assert log.index("start d") > log.index("end c")
+    called, answered = outcomes(result.all_messages())
+    assert called == answered == ["1", "2", "3", "4"]
+
+
+async def test_unlabelled_tools_serialize_in_the_responses_order() -> None:
+    log: list[str] = []
+
+    async def step(n: int) -> int:
+        """A step."""
+        log.append(f"start {n}")
+        await anyio.lowlevel.checkpoint()
+        log.append(f"end {n}")
+        return n
+
+    model, _ = scripted(
+        [
+            calls(*[("step", {"n": n}, f"c{n}") for n in range(5)]),
+            ModelResponse(parts=[TextPart("ok")]),
+        ]
+    )
+    wrapped = AsyncFCToolset(FunctionToolset([step]), mode="concurrent")
+    await Agent(model, toolsets=[wrapped]).run("go")
+    assert log == [f"{e} {n}" for n in range(5) for e in ("start", "end")]
+
+
+async def test_concurrent_mode_hands_model_retry_to_pydantic_ai() -> None:
+    tries: list[int] = []
+
+    def flaky(x: int) -> int:
+        """Fails once."""
+        tries.append(x)
+        if len(tries) == 1:
+            raise ModelRetry("try x=2")
+        return x
+
+    model, _ = scripted(
+        [
+            calls(("flaky", {"x": 1}, "c1")),
+            calls(("flaky", {"x": 2}, "c2")),
+            ModelResponse(parts=[TextPart("ok")]),
+        ]
+    )
+    wrapped = AsyncFCToolset(FunctionToolset([flaky]), mode="concurrent")
+    result = await Agent(model, toolsets=[wrapped]).run("go")
+    retried = [
+        p
+        for m in result.all_messages()
+        for p in getattr(m, "parts", [])
+        if isinstance(p, ToolReturnPart) and p.outcome == "retried"
+    ]  # pydantic-ai's own record of a ModelRetry
+    assert [r.tool_call_id for r in retried] == ["c1"]
+    assert retried[0].content == "try x=2"
+    assert tries == [1, 2]
+
+
+async def test_async_mode_validates_resolved_arguments_with_the_tools_validator() -> None:
+    def double(x: int) -> int:
+        """Double x."""
+        return 2 * x
+
+    def word() -> str:
+        """A word."""
+        return "seven"
+
+    model, _ = scripted(
+        [
+            calls(("word", {}, "c1"), ("double", {"x": "future_1"}, "c2")),
+            calls(("await_future", {"future_ids": ["future_2"]}, "c3")),
+            ModelResponse(parts=[TextPart("ok")]),
+        ]
+    )
+    result = await Agent(model, capabilities=[AsyncFC(FunctionToolset([double, word]))]).run("go")
+    awaited = [
+        p.content
+        for m in result.all_messages()
+        for p in getattr(m, "parts", [])
+        if isinstance(p, ToolReturnPart) and p.tool_call_id == "c3"
+    ]
+    assert len(awaited) == 1
+    assert "future_2" in awaited[0]
+    assert "Error" in awaited[0]
+    assert "int" in awaited[0]  # pydantic's own message about x
+
+
+async def test_cancelling_the_run_leaves_no_task_and_no_thread() -> None:
+    running = anyio.Event()
+
+    async def hang() -> str:
+        """Never finishes."""
+        running.set()
+        await anyio.sleep_forever()
+        return "never"
+
+    model, _ = scripted(
+        [
+            calls(("hang", {}, "c1")),
+            calls(("await_future", {"future_ids": ["future_1"]}, "c2")),
+        ]
+    )
+    agent = Agent(model, capabilities=[AsyncFC(FunctionToolset([hang]))])
+    threads = threading.active_count()
+    before = other_tasks()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(agent.run, "go")
+        with anyio.fail_after(5):
+            await running.wait()
+            await anyio.wait_all_tasks_blocked()
+        tg.cancel_scope.cancel()
+    await asyncio.sleep(0)
+    assert other_tasks() - before == set()
+    assert threading.active_count() == threads
+
+
+async def test_streamed_runs_drain_too() -> None:
+    release = anyio.Event()
+    requests = 0
+
+    async def slow(x: int) -> int:
+        """Slow."""
+        await release.wait()
+        return x + 1
+
+    async def stream(messages: list[ModelMessage], info: AgentInfo) -> AsyncIterator[Any]:
+        nonlocal requests
+        requests += 1
+        if requests == 1:
+            yield {0: DeltaToolCall(name="slow", json_args='{"x": 1}', tool_call_id="c1")}
+        elif requests == 2:
+            release.set()
+            yield "do"
+            yield "ne"
+        else:
+            yield "seen "
+            yield "it"
+
+    agent = Agent(
+        FunctionModel(stream_function=stream), capabilities=[AsyncFC(FunctionToolset([slow]))]
+    )
+    results = []
+    async with agent.run_stream_events("go") as events:
+        async for event in events:
+            if isinstance(event, AgentRunResultEvent):
+                results.append(event.result)
+    assert requests == 3
+    assert [r.output for r in results] == ["seen it"]
+    feedback = results[0].all_messages()[-2].parts[0]
+    assert isinstance(feedback, RetryFeedbackPart)
+    assert "future_1 = 2" in feedback.content
