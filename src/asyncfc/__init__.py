@@ -1,10 +1,14 @@
 """asyncfc: faster LLM agents without changing the model, the tools or the protocol."""
 
 from ._agent import Agent as Agent
+from ._backends import ExecutionBackend as ExecutionBackend
+from ._backends import Input as Input
+from ._backends import Job as Job
 from ._calls import ErrorKind as ErrorKind
 from ._calls import ToolCall as ToolCall
 from ._calls import ToolResult as ToolResult
 from ._errors import AsyncFCError as AsyncFCError
+from ._errors import BackendUnavailableError as BackendUnavailableError
 from ._errors import ModelAPIError as ModelAPIError
 from ._errors import ModelConnectionError as ModelConnectionError
 from ._errors import ModelRateLimitError as ModelRateLimitError
@@ -70,18 +74,22 @@ __all__ = (
     "AgentRun",
     "AssistantMessage",
     "AsyncFCError",
+    "BackendUnavailableError",
     "BatchResult",
     "ChatModel",
     "DuplicateCallIdError",
     "EarlyDispatch",
     "ErrorKind",
+    "ExecutionBackend",
     "ExecutionMode",
     "FinalAnswerPolicy",
     "Future",
     "FutureReferenceError",
     "FutureState",
     "FuturesSession",
+    "Input",
     "Interval",
+    "Job",
     "Message",
     "ModePolicy",
     "ModelAPIError",

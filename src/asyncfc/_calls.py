@@ -25,8 +25,11 @@ ErrorKind = Literal[
     "cancelled",
     "unknown_future",
     "dependency_failed",
+    "worker_lost",
 ]
-"""Why a call produced an error result instead of a value."""
+"""Why a call produced an error result instead of a value.  ``worker_lost``: the process that
+ran the call died under it (a crashed worker, a killed actor, a value lost with its node),
+so the call may or may not have had its effect."""
 
 
 @dataclass(frozen=True, kw_only=True)

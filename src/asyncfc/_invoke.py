@@ -13,6 +13,9 @@ Invariants:
 * :func:`run_call` never raises for anything the *model* got wrong or the *tool* did wrong:
   unknown tools, bad JSON, invalid arguments, exceptions and timeouts all become error
   results.  Cancellation from outside is the one thing it lets through, as anyio requires.
+* A tool with a ``backend`` is executed by it (:mod:`asyncfc._backends`): :func:`complete`
+  hands it a :class:`~asyncfc._backends.Job` and returns its result.  A tool without one
+  (the default) runs in this process, as below, at the cost of one attribute check.
 * Sync tools run in a worker thread (anyio copies ``contextvars`` into it); async tools run on
   the event loop.  A timed-out or cancelled sync tool cannot be interrupted: its thread is
   abandoned, runs to completion in the background, and its return value is discarded.
@@ -30,6 +33,7 @@ import anyio
 import anyio.to_thread
 import pydantic_core
 
+from ._backends import Input, Job
 from ._calls import ErrorKind, ToolCall, ToolResult
 from ._futures import FutureReferenceError, find_references, resolve_references
 from ._tools import Tool, ToolArgumentsError, ToolContext, Toolset
@@ -240,16 +244,34 @@ async def _call(tool: Tool, fn: Any, limiter: anyio.CapacityLimiter | None) -> A
 
 async def complete(
     prepared: PreparedCall,
-    kwargs: Mapping[str, Any],
+    kwargs: Mapping[str, Any] | None,
     *,
     context: ToolContext,
     default_timeout: float | None = None,
     max_result_chars: int | None = DEFAULT_MAX_RESULT_CHARS,
     thread_limiter: anyio.CapacityLimiter | None = None,
+    inputs: Mapping[int, Input] | None = None,
 ) -> ToolResult:
-    """Execute a prepared call and render its value; tool failures become error results."""
+    """Execute a prepared call and render its value; tool failures become error results.
+
+    ``kwargs`` is ``None`` only for a tool with a backend, which then resolves the
+    arguments itself from ``inputs`` (the referenced futures' values)."""
     tool = prepared.tool
     timeout = tool.timeout if tool.timeout is not None else default_timeout
+    if tool.backend is not None:
+        return await tool.backend.run(
+            Job(
+                call=prepared.call,
+                tool=tool,
+                arguments=prepared.arguments,
+                kwargs=kwargs,
+                inputs=inputs or {},
+                context=context,
+                timeout=timeout,
+                max_result_chars=max_result_chars,
+            )
+        )
+    assert kwargs is not None, "unresolved arguments for an in-process tool"
     try:
         value = await execute(
             tool, kwargs, context=context, timeout=timeout, limiter=thread_limiter

@@ -24,12 +24,15 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType, NoneType, UnionType
-from typing import Any, Union, get_args, get_origin, get_type_hints, overload
+from typing import TYPE_CHECKING, Any, Union, get_args, get_origin, get_type_hints, overload
 
 import pydantic
 from pydantic_core import PydanticUndefined
 
 from ._labels import Access
+
+if TYPE_CHECKING:
+    from ._backends import ExecutionBackend
 
 __all__ = ("Tool", "ToolArgumentsError", "ToolContext", "Toolset", "tool")
 
@@ -174,6 +177,8 @@ class Tool:
     """When every call of a batch succeeds on ``return_direct`` tools, the loop may stop."""
     is_async: bool = False
     context_param: str | None = None
+    backend: ExecutionBackend | None = field(default=None, compare=False)
+    """Where calls run (see :mod:`asyncfc._backends`); ``None`` runs them in this process."""
     validator: type[pydantic.BaseModel] = field(repr=False)
     positional: tuple[str, ...] = field(default=(), repr=False)
     _no_parameters: bool = field(default=False, init=False, repr=False, compare=False)
@@ -208,12 +213,14 @@ class Tool:
         timeout: float | None = None,
         return_direct: bool = False,
         parameters: Mapping[str, Any] | None = None,
+        backend: ExecutionBackend | None = None,
     ) -> Tool:
         """Wrap ``function``; the schema comes from its signature, hints and docstring.
 
         ``parameters`` replaces the derived JSON schema (validation still follows the
         signature).  With neither ``reads`` nor ``writes`` the tool is unlabelled and
-        serializes against every other call.
+        serializes against every other call.  ``backend`` runs its calls elsewhere (see
+        :mod:`asyncfc._backends`).
         """
         if not callable(function):
             raise TypeError(f"a tool needs a callable, got {type(function).__name__}")
@@ -293,6 +300,7 @@ class Tool:
             context_param=context_param,
             validator=validator,
             positional=tuple(positional),
+            backend=backend,
         )
 
     @classmethod
@@ -379,6 +387,7 @@ def tool(
     writes: Iterable[str] | None = None,
     timeout: float | None = None,
     return_direct: bool = False,
+    backend: ExecutionBackend | None = None,
 ) -> Callable[[Callable[..., Any]], Tool]: ...
 
 
@@ -392,6 +401,7 @@ def tool(
     writes: Iterable[str] | None = None,
     timeout: float | None = None,
     return_direct: bool = False,
+    backend: ExecutionBackend | None = None,
 ) -> Tool | Callable[[Callable[..., Any]], Tool]:
     """Make a :class:`Tool`: ``tool(fn)``, ``@tool`` or ``@tool(reads=..., timeout=...)``."""
 
@@ -404,6 +414,7 @@ def tool(
             writes=writes,
             timeout=timeout,
             return_direct=return_direct,
+            backend=backend,
         )
 
     return make(function) if function is not None else make
@@ -412,14 +423,24 @@ def tool(
 class Toolset:
     """An ordered, name-unique collection of tools."""
 
-    def __init__(self, tools: Iterable[Tool | Callable[..., Any]] = ()) -> None:
+    def __init__(
+        self,
+        tools: Iterable[Tool | Callable[..., Any]] = (),
+        *,
+        backend: ExecutionBackend | None = None,
+    ) -> None:
+        """``backend`` becomes the backend of every tool added without one of its own."""
         self._tools: dict[str, Tool] = {}
+        self.backend = backend
         for t in tools:
             self.add(t)
 
     def add(self, item: Tool | Callable[..., Any]) -> Tool:
-        """Add a tool (plain callables are wrapped with :meth:`Tool.from_function`)."""
+        """Add a tool (plain callables are wrapped with :meth:`Tool.from_function`); a tool
+        without a backend gets the toolset's."""
         t = item if isinstance(item, Tool) else Tool.from_function(item)
+        if t.backend is None and self.backend is not None:
+            t = dataclasses.replace(t, backend=self.backend)
         if t.name in self._tools:
             raise ValueError(f"duplicate tool name {t.name!r}")
         self._tools[t.name] = t
