@@ -9,9 +9,13 @@ Invariants:
 * Every wait is bounded: the driver waits in slices of ``poll_interval`` seconds and checks
   that Ray is still up between them, so a cluster that goes away becomes
   :class:`RayClusterError` (an :class:`~asyncfc.BackendUnavailableError`), never a hang.
-* A per-call timeout and the caller's cancellation both ``ray.cancel`` the call (a running
-  task gets ``KeyboardInterrupt``; a queued one never starts).  Nothing is retried: a tool
-  may have side effects, so tasks use ``max_retries=0`` and actors ``max_task_retries=0``.
+* A per-call timeout (counted from submission, so waiting for a worker counts) and the
+  caller's cancellation both ``ray.cancel`` the call: a queued call never starts; a running
+  task gets ``KeyboardInterrupt`` at its next Python bytecode (a call blocked in C, such as
+  one long ``time.sleep``, notices only when that returns; ``force_cancel=True`` kills the
+  worker instead).  A running *actor* method is not interrupted (Ray does not interrupt
+  sync actors); its result is discarded.  Nothing is retried: a tool may have side
+  effects, so tasks use ``max_retries=0`` and actors ``max_task_retries=0``.
 * A dead worker, a dead actor or a lost object become ``worker_lost`` error results.
 """
 
@@ -110,6 +114,7 @@ class _OnRay:
 
     poll_interval: float
     force_cancel: bool = False
+    pass_through: bool = True
 
     async def fetch(self, value: Any) -> Any:
         """The value behind an ``ObjectRef`` this backend produced (fetched to the driver)."""
@@ -124,7 +129,9 @@ class _OnRay:
         values = []
         for n in numbers:
             item = job.inputs[n]
-            if isinstance(item.value, ray.ObjectRef) or item.backend is None:
+            if isinstance(item.value, ray.ObjectRef) and not self.pass_through:
+                values.append(await _get(item.value, self.poll_interval))  # via the driver
+            elif isinstance(item.value, ray.ObjectRef) or item.backend is None:
                 values.append(item.value)  # a top-level ObjectRef: Ray resolves it remotely
             else:
                 values.append(await item.backend.fetch(item.value))
@@ -174,7 +181,8 @@ class RayBackend(_OnRay):
     options.  Give a tool its own requirements with its own backend:
     ``tool(fn, backend=RayBackend(num_cpus=2))``.  ``force_cancel=True`` kills the worker
     process on timeout or cancellation (for tools stuck in C code that ignore
-    ``KeyboardInterrupt``).
+    ``KeyboardInterrupt``).  ``pass_through=False`` fetches every referenced value to the
+    driver and ships it back (what a backend without references does; for comparison).
     """
 
     def __init__(
@@ -186,8 +194,10 @@ class RayBackend(_OnRay):
         resources: Mapping[str, float] | None = None,
         options: Mapping[str, Any] | None = None,
         force_cancel: bool = False,
+        pass_through: bool = True,
         poll_interval: float = 1.0,
     ) -> None:
+        self.pass_through = pass_through
         self.options: dict[str, Any] = {
             "num_cpus": num_cpus,
             "num_gpus": num_gpus,
