@@ -14,7 +14,8 @@ Invariants:
   task gets ``KeyboardInterrupt`` at its next Python bytecode (a call blocked in C, such as
   one long ``time.sleep``, notices only when that returns; ``force_cancel=True`` kills the
   worker instead).  A running *actor* method is not interrupted (Ray does not interrupt
-  sync actors); its result is discarded.  Nothing is retried: a tool may have side
+  a sync actor, whose state it would break; the method may poll
+  ``ray.get_runtime_context().is_canceled()``); its result is discarded.  Nothing is retried: a tool may have side
   effects, so tasks use ``max_retries=0`` and actors ``max_task_retries=0``.
 * A dead worker, a dead actor or a lost object become ``worker_lost`` error results.
 """
