@@ -98,8 +98,8 @@ def _once(rounds: int) -> float:
     return time.perf_counter() - start
 
 
-async def cpu_batch(calls: int, repeats: int) -> None:
-    rounds = calibrate()
+async def cpu_batch(calls: int, repeats: int, rounds: int | None) -> None:
+    rounds = rounds or calibrate()
     local = a.ToolExecutor(toolset=a.Toolset([fnv_rounds]), mode="concurrent")
     remote = a.ToolExecutor(
         toolset=a.Toolset([fnv_rounds], backend=RayBackend(num_cpus=1)), mode="concurrent"
@@ -231,6 +231,9 @@ async def memory(sizes: list[int], repeats: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--calls", type=int, default=40)
+    parser.add_argument(
+        "--rounds", type=int, help="KiB hashed per call (default: about 0.2 s, calibrated)"
+    )
     parser.add_argument("--noops", type=int, default=200)
     parser.add_argument("--sizes", type=int, nargs="+", default=[5, 50])
     parser.add_argument("--repeats", type=int, default=3)
@@ -255,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.worker_niceness}; load average {os.getloadavg()[0]:.1f}"
     )
     try:
-        asyncio.run(cpu_batch(args.calls, args.repeats))
+        asyncio.run(cpu_batch(args.calls, args.repeats, args.rounds))
         asyncio.run(overhead(args.noops, args.repeats))
         asyncio.run(memory(args.sizes, args.repeats))
     finally:

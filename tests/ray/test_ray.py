@@ -340,6 +340,16 @@ async def test_agents_share_the_cluster() -> None:
         actor.kill()
 
 
+def test_trio_waits_for_ray_in_a_thread() -> None:
+    toolset = a.Toolset([double], backend=RayBackend(poll_interval=0.2))
+
+    async def main() -> list[a.ToolResult]:
+        return await run(toolset, call(1, "double", x=3), call(2, "double", x="future_1"))
+
+    results = anyio.run(main, backend="trio")
+    assert [r.content for r in results] == ["6", "12"]
+
+
 async def test_the_cluster_going_away_is_a_typed_error(tmp_path: Path) -> None:
     """Must stay last: it shuts Ray down under a running call."""
     toolset = a.Toolset([nap, double], backend=RayBackend(poll_interval=0.2))
