@@ -22,6 +22,7 @@ ray = pytest.importorskip("ray")
 
 import asyncfc as a  # noqa: E402
 from asyncfc.ray import RayActor, RayBackend, RayClusterError  # noqa: E402
+from asyncfc.ray._backend import SELECTED, _select_fields  # noqa: E402
 
 pytestmark = pytest.mark.anyio
 
@@ -225,6 +226,17 @@ async def test_a_reference_passes_the_object_ref_on(tmp_path: Path) -> None:
     unpicklers = {int(p) for p in log.read_text().split()}
     assert os.getpid() not in unpicklers  # the driver never materialised the value
     assert int(pid) in unpicklers  # the dependent task did
+
+
+def test_a_field_reference_becomes_a_remote_select_step() -> None:
+    ref = ray.put({"items": [{"id": "x"}], "big": "y" * 10_000})
+    inputs: dict[int, Any] = {1: ref}
+    arguments = {"a": "future_1.items[0].id", "b": ["future_1"], "c": "n=future_1.items[0].id"}
+    rewritten = _select_fields(arguments, inputs)
+    assert rewritten == {"a": f"future_{SELECTED}", "b": ["future_1"], "c": f"n=future_{SELECTED}"}
+    assert inputs[1] is ref  # a whole-value reference passes the ObjectRef on
+    assert set(inputs) == {1, SELECTED}  # one step for the two uses of the same field
+    assert ray.get(inputs[SELECTED]) == "x"  # (the test fetches it; the backend never does)
 
 
 async def test_a_bad_field_path_is_a_precise_error() -> None:

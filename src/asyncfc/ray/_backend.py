@@ -15,8 +15,9 @@ Invariants:
   one long ``time.sleep``, notices only when that returns; ``force_cancel=True`` kills the
   worker instead).  A running *actor* method is not interrupted (Ray does not interrupt
   a sync actor, whose state it would break; the method may poll
-  ``ray.get_runtime_context().is_canceled()``); its result is discarded.  Nothing is retried: a tool may have side
-  effects, so tasks use ``max_retries=0`` and actors ``max_task_retries=0``.
+  ``ray.get_runtime_context().is_canceled()``); its result is discarded.  Nothing is
+  retried: a tool may have side effects, so tasks use ``max_retries=0`` and actors
+  ``max_task_retries=0``.
 * A dead worker, a dead actor or a lost object become ``worker_lost`` error results.
 """
 
@@ -26,6 +27,7 @@ import contextlib
 import functools
 import inspect
 import math
+import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -38,10 +40,11 @@ import ray.exceptions as rex
 from asyncfc._backends import Job
 from asyncfc._calls import ErrorKind, ToolResult
 from asyncfc._errors import BackendUnavailableError
+from asyncfc._futures import _REF, FutureReferenceError
 from asyncfc._invoke import error_result, success_result
 from asyncfc._tools import Tool, Toolset
 
-from ._worker import Outcome, ToolActor, make_task, method_stub
+from ._worker import Outcome, ToolActor, make_task, method_stub, select_field
 
 __all__ = ("RayActor", "RayBackend", "RayClusterError", "init")
 
@@ -104,6 +107,8 @@ def _failure(exc: rex.RayError, name: str) -> tuple[ErrorKind, str]:
         return "worker_lost", f"the Ray worker running tool '{name}' died ({first})"
     if isinstance(exc, rex.ObjectLostError):
         return "worker_lost", f"a value of tool '{name}' was lost with its worker ({first})"
+    if isinstance(exc, rex.RayTaskError) and isinstance(exc.cause, FutureReferenceError):
+        return "unknown_future", str(exc.cause)  # a remote select step found no such field
     if isinstance(exc, rex.RayTaskError):
         cause = exc.cause
         return "exception", f"tool '{name}' failed on Ray: {type(cause).__name__}: {cause}"
@@ -124,25 +129,22 @@ class _OnRay:
             return await _get(value, self.poll_interval)
         return value
 
-    async def _inputs(self, job: Job) -> tuple[tuple[int, ...], list[Any]]:
-        """Referenced futures in order, with ``ObjectRef``\\ s passed on as they are."""
-        numbers = tuple(sorted(job.inputs))
-        values = []
-        for n in numbers:
-            item = job.inputs[n]
+    async def _payload(self, job: Job) -> tuple[Any, ...]:
+        """``(arguments, kwargs, numbers, *values)`` for the worker: validated kwargs, or
+        the arguments with the referenced values (``ObjectRef``\\ s passed on as they are,
+        a field reference to one rewritten to the result of a remote select step)."""
+        if job.kwargs is not None:
+            return (None, dict(job.kwargs), ())
+        inputs: dict[int, Any] = {}
+        for n, item in sorted(job.inputs.items()):
             if isinstance(item.value, ray.ObjectRef) and not self.pass_through:
-                values.append(await _get(item.value, self.poll_interval))  # via the driver
+                inputs[n] = await _get(item.value, self.poll_interval)  # via the driver
             elif isinstance(item.value, ray.ObjectRef) or item.backend is None:
-                values.append(item.value)  # a top-level ObjectRef: Ray resolves it remotely
+                inputs[n] = item.value  # a top-level ObjectRef: Ray resolves it remotely
             else:
-                values.append(await item.backend.fetch(item.value))
-        return numbers, values
-
-    def _submit_args(self, job: Job) -> tuple[Any, ...]:
-        return (
-            None if job.kwargs is not None else dict(job.arguments),
-            None if job.kwargs is None else dict(job.kwargs),
-        )
+                inputs[n] = await item.backend.fetch(item.value)
+        arguments = _select_fields(dict(job.arguments), inputs)
+        return (arguments, None, tuple(inputs), *inputs.values())
 
     def _cancel(self, ref: ray.ObjectRef[Any], *, actor: bool) -> None:
         # An error here means the call already finished, or Ray is gone: nothing to stop.
@@ -222,9 +224,9 @@ class RayBackend(_OnRay):
     async def run(self, job: Job) -> ToolResult:
         """Submit the call as a task; see :class:`~asyncfc.ExecutionBackend`."""
         _require()
-        numbers, values = await self._inputs(job)
+        arguments, kwargs, numbers, *values = await self._payload(job)
         value, outcome = self._task(job.tool).remote(
-            *self._submit_args(job), numbers, dict(job.context), job.max_result_chars, *values
+            arguments, kwargs, numbers, dict(job.context), job.max_result_chars, *values
         )
         return await self._settle(job, value, outcome, actor=False)
 
@@ -297,10 +299,11 @@ class RayActor(_OnRay):
     async def run(self, job: Job) -> ToolResult:
         """Call the method in the actor; see :class:`~asyncfc.ExecutionBackend`."""
         _require()
-        numbers, values = await self._inputs(job)
+        arguments, kwargs, numbers, *values = await self._payload(job)
         value, outcome = self.handle.call.options(num_returns=2).remote(
             job.tool.name,
-            *self._submit_args(job),
+            arguments,
+            kwargs,
             numbers,
             dict(job.context),
             job.max_result_chars,
@@ -320,3 +323,43 @@ def _public_methods(cls: type) -> list[str]:
         for n, member in inspect.getmembers(cls, inspect.isfunction)
         if not n.startswith("_") and not isinstance(inspect.getattr_static(cls, n), staticmethod)
     ]
+
+
+SELECTED = 10**15
+"""Numbers from here on name the fields remote select steps took out of a value; they can
+never collide with a future's number."""
+
+_select: Any = None
+
+
+def _select_fields(arguments: Any, inputs: dict[int, Any]) -> Any:
+    """``arguments`` with each ``future_n.<path>`` whose value is an ``ObjectRef`` replaced
+    by a reference to the result of a tiny remote step that selects the field; the step
+    runs where Ray places it (by locality, next to the value), so only the field moves on.
+    ``inputs`` gains the steps' ``ObjectRef``\\ s under their new numbers."""
+    chosen: dict[str, int] = {}
+
+    def step(m: re.Match[str]) -> str:
+        number, path = int(m.group(1)), m.group(2)
+        source = inputs.get(number)
+        if not path or not isinstance(source, ray.ObjectRef):
+            return m.group(0)
+        text = m.group(0)
+        if text not in chosen:
+            global _select
+            if _select is None:
+                _select = ray.remote(select_field).options(num_cpus=0, max_retries=0)
+            chosen[text] = SELECTED + len(chosen)
+            inputs[chosen[text]] = _select.remote(source, path, text)
+        return f"future_{chosen[text]}"
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, str):
+            return _REF.sub(step, value)
+        if isinstance(value, Mapping):
+            return {k: walk(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [walk(v) for v in value]
+        return value
+
+    return walk(arguments)

@@ -8,9 +8,10 @@ runs, whatever ships it there.  Invariants:
   message).  The driver fetches only the outcome, so the model reads exactly what the
   in-process pipeline would have rendered, and a large value never travels to the driver.
 * References to other futures are resolved here, from values Ray hands the task as
-  top-level arguments (the ``ObjectRef``\\ s the driver passed on), with the same rules as in
-  process (:func:`asyncfc._futures.resolve_references`); then the arguments are validated
-  against the tool's signature, here, so an argument that came by reference is checked too.
+  top-level arguments (the ``ObjectRef``\\ s the driver passed on, or the field a
+  :func:`select_field` step took out of one), with the same rules as in process
+  (:func:`asyncfc._futures.resolve_references`); then the arguments are validated against
+  the tool's signature, here, so an argument that came by reference is checked too.
 * Everything the tool or the model got wrong becomes an error :class:`Outcome`; only
   ``BaseException`` (the ``KeyboardInterrupt`` of ``ray.cancel``) leaves the task.
 * The worker rebuilds the :class:`~asyncfc.Tool` from its function once per process (the
@@ -26,11 +27,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from asyncfc._calls import ErrorKind
-from asyncfc._futures import FutureReferenceError, resolve_references
+from asyncfc._futures import FutureReferenceError, resolve_references, select_path
 from asyncfc._invoke import render_value
 from asyncfc._tools import Tool, ToolArgumentsError, ToolContext
 
-__all__ = ("Outcome", "ToolActor", "execute_here", "make_task", "method_stub")
+__all__ = ("Outcome", "ToolActor", "execute_here", "make_task", "method_stub", "select_field")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +91,12 @@ def make_task(function: Callable[..., Any], name: str) -> Callable[..., tuple[An
 
     run.__name__ = run.__qualname__ = f"asyncfc_tool_{name}"
     return run
+
+
+def select_field(value: Any, path: str, ref: str) -> Any:
+    """The field ``path`` of ``value`` (the tiny remote step of ``future_3.items[0].id``);
+    raises :class:`~asyncfc.FutureReferenceError` as in process."""
+    return select_path(value, path, ref=ref)
 
 
 class ToolActor:
