@@ -57,7 +57,7 @@ class Remote:
 
     async def fetch(self, value: Any) -> Any:
         self.fetched.append(value)
-        return self.store[value.key]
+        return self.store[value.key]  # KeyError once the value is lost
 
 
 def make() -> dict[str, Any]:
@@ -101,6 +101,21 @@ async def test_an_in_process_tool_fetches_a_handle() -> None:
     assert isinstance(f2, a.Future)
     assert f2.value == "x7"
     assert remote.fetched == [Handle(0)]
+
+
+async def test_a_value_its_backend_lost_fails_the_in_process_dependent() -> None:
+    remote = Remote()
+    toolset = a.Toolset([a.tool(backend=remote)(make), echo])
+    async with a.Scheduler(toolset) as s:
+        s.submit(a.ToolCall(id="c1", name="make"))
+        await s.drain()
+        remote.store.clear()
+        f2 = s.submit(a.ToolCall(id="c2", name="echo", arguments={"text": "future_1"}))
+        await s.drain()
+    assert isinstance(f2, a.Future)
+    assert f2.result is not None
+    assert f2.result.error_kind == "dependency_failed"
+    assert "could not be fetched: KeyError" in f2.result.content
 
 
 async def test_a_backend_that_is_gone_stops_the_run_with_one_outcome_per_call() -> None:

@@ -44,6 +44,7 @@ import anyio.abc
 
 from ._backends import Input
 from ._calls import ToolCall, ToolResult
+from ._errors import BackendUnavailableError
 from ._future import Future, FutureState
 from ._invoke import (
     DEFAULT_MAX_RESULT_CHARS,
@@ -335,7 +336,16 @@ class Scheduler:
         inputs = self._inputs(future) if future.data_deps else None
         if kwargs is None and prepared.tool.backend is None:  # resolve here, with values
             assert inputs is not None
-            values = {n: await _fetch(i) for n, i in inputs.items()}
+            try:
+                values = {n: await _fetch(i) for n, i in inputs.items()}
+            except BackendUnavailableError:
+                raise
+            except Exception as exc:  # a value its backend could not hand over
+                return error_result(
+                    future.call,
+                    "dependency_failed",
+                    f"the value of a dependency could not be fetched: {type(exc).__name__}: {exc}",
+                )
             try:
                 kwargs = resolve(prepared, _value_of(values), self._render)
             except ArgumentsError as exc:
