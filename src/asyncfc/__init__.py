@@ -1,10 +1,14 @@
 """asyncfc: faster LLM agents without changing the model, the tools or the protocol."""
 
 from ._agent import Agent as Agent
+from ._backends import ExecutionBackend as ExecutionBackend
+from ._backends import Input as Input
+from ._backends import Job as Job
 from ._calls import ErrorKind as ErrorKind
 from ._calls import ToolCall as ToolCall
 from ._calls import ToolResult as ToolResult
 from ._errors import AsyncFCError as AsyncFCError
+from ._errors import BackendUnavailableError as BackendUnavailableError
 from ._errors import ModelAPIError as ModelAPIError
 from ._errors import ModelConnectionError as ModelConnectionError
 from ._errors import ModelRateLimitError as ModelRateLimitError
@@ -72,11 +76,13 @@ __all__ = (
     "AgentRun",
     "AssistantMessage",
     "AsyncFCError",
+    "BackendUnavailableError",
     "BatchResult",
     "ChatModel",
     "DuplicateCallIdError",
     "EarlyDispatch",
     "ErrorKind",
+    "ExecutionBackend",
     "ExecutionMode",
     "FinalAnswerPolicy",
     "FromContext",
@@ -84,8 +90,10 @@ __all__ = (
     "FutureReferenceError",
     "FutureState",
     "FuturesSession",
+    "Input",
     "Interval",
     "Isolation",
+    "Job",
     "Message",
     "ModePolicy",
     "ModelAPIError",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __all__ = (
     "AsyncFCError",
+    "BackendUnavailableError",
     "ModelAPIError",
     "ModelConnectionError",
     "ModelRateLimitError",
@@ -45,3 +46,8 @@ class ModelTimeoutError(ModelAPIError):
 
 class ModelResponseError(ModelAPIError):
     """The response could not be understood (malformed body, truncated stream)."""
+
+
+class BackendUnavailableError(AsyncFCError):
+    """An execution backend can no longer run any call (its cluster is gone or was never
+    started).  Raised out of the scheduler's block, after every call got its one result."""

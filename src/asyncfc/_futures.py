@@ -60,6 +60,7 @@ __all__ = (
     "FutureReferenceError",
     "find_references",
     "format_future_id",
+    "map_references",
     "parse_future_number",
     "resolve_references",
     "select_path",
@@ -315,6 +316,56 @@ def resolve_references(
             elif isinstance(child, Mapping | list | tuple):
                 if id(child) not in copies:
                     copies[id(child)] = shell(child)
+                    stack.append(child)
+                new = copies[id(child)]
+            else:
+                new = child
+            if isinstance(target, dict):
+                target[key] = new
+            else:
+                target.append(new)
+    return copies[id(arguments)]
+
+
+def map_references(arguments: Any, replace: Callable[[int, str, str], str]) -> Any:
+    """A copy of ``arguments`` in which every reference in a string (a whole value, or one
+    standing alone in longer text) is replaced by ``replace(number, path, reference)``.
+
+    For backends that rewrite references instead of resolving them (a remote step that selects
+    a field, see :mod:`asyncfc.ray`).  Walks containers with :func:`resolve_references`'s own
+    explicit stack, so no depth of nesting can overflow it."""
+
+    def in_text(m: re.Match[str]) -> str:
+        return replace(int(m.group(1)), m.group(2), m.group(0))
+
+    def rewrite(text: str) -> str:
+        whole = _VALID.fullmatch(text.strip())
+        if whole:
+            return replace(int(whole.group(1)), whole.group(2), text.strip())
+        return _IN_TEXT.sub(in_text, text)
+
+    return _copy_strings(arguments, rewrite)
+
+
+def _copy_strings(arguments: Any, text: Callable[[str], Any]) -> Any:
+    """A copy of ``arguments`` with ``text`` applied to every string, containers copied with
+    an explicit stack (a container reached twice is copied once)."""
+    if isinstance(arguments, str):
+        return text(arguments)
+    if not isinstance(arguments, Mapping | list | tuple):
+        return arguments
+    copies: dict[int, Any] = {id(arguments): {} if isinstance(arguments, Mapping) else []}
+    stack: list[Any] = [arguments]
+    while stack:
+        source = stack.pop()
+        target = copies[id(source)]
+        items = source.items() if isinstance(source, Mapping) else enumerate(source)
+        for key, child in items:
+            if isinstance(child, str):
+                new: Any = text(child)
+            elif isinstance(child, Mapping | list | tuple):
+                if id(child) not in copies:
+                    copies[id(child)] = {} if isinstance(child, Mapping) else []
                     stack.append(child)
                 new = copies[id(child)]
             else:

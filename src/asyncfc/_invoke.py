@@ -13,6 +13,9 @@ Invariants:
 * :func:`run_call` never raises for anything the *model* got wrong or the *tool* did wrong:
   unknown tools, bad JSON, invalid arguments, exceptions and timeouts all become error
   results.  Cancellation from outside is the one thing it lets through, as anyio requires.
+* A tool with a ``backend`` is executed by it (:mod:`asyncfc._backends`): :func:`complete`
+  hands it a :class:`~asyncfc._backends.Job` and returns its result.  A tool without one
+  (the default) runs in this process, as below, at the cost of one attribute check.
 * Sync tools run in a daemon worker thread (``contextvars`` are copied into it); async tools
   run on the event loop; tools built with ``isolation="process"`` run in a worker process.  A
   timed-out or cancelled sync tool cannot be interrupted: its thread is abandoned, runs to
@@ -38,6 +41,7 @@ from typing import Any
 import anyio
 import pydantic_core
 
+from ._backends import Input, Job
 from ._calls import ErrorKind, ToolCall, ToolResult
 from ._futures import FutureReferenceError, find_references, resolve_references
 from ._tools import BindingError, Tool, ToolArgumentsError, ToolContext
@@ -333,17 +337,35 @@ async def _call(
 
 async def complete(
     prepared: PreparedCall,
-    kwargs: Mapping[str, Any],
+    kwargs: Mapping[str, Any] | None,
     *,
     context: ToolContext,
     default_timeout: float | None = None,
     max_result_chars: int | None = DEFAULT_MAX_RESULT_CHARS,
     thread_limiter: anyio.CapacityLimiter | None = None,
+    inputs: Mapping[int, Input] | None = None,
 ) -> ToolResult:
     """Execute a prepared call and render its value once; tool failures and a value without
-    text become error results."""
+    text become error results.
+
+    ``kwargs`` is ``None`` only for a tool with a backend, which then resolves the
+    arguments itself from ``inputs`` (the referenced futures' values)."""
     tool = prepared.tool
     timeout = tool.timeout if tool.timeout is not None else default_timeout
+    if tool.backend is not None:
+        return await tool.backend.run(
+            Job(
+                call=prepared.call,
+                tool=tool,
+                arguments=prepared.arguments,
+                kwargs=kwargs,
+                inputs=inputs or {},
+                context=context,
+                timeout=timeout,
+                max_result_chars=max_result_chars,
+            )
+        )
+    assert kwargs is not None, "unresolved arguments for an in-process tool"
     try:
         value = await execute(
             tool,

@@ -42,7 +42,9 @@ from typing import Any, Literal, Self
 import anyio
 import anyio.abc
 
+from ._backends import Input
 from ._calls import ToolCall, ToolResult
+from ._errors import BackendUnavailableError
 from ._future import Future, FutureState
 from ._invoke import (
     DEFAULT_MAX_RESULT_CHARS,
@@ -261,7 +263,10 @@ class Scheduler:
             self._wake_idle()
 
     def _complete(
-        self, prepared: PreparedCall, kwargs: dict[str, Any]
+        self,
+        prepared: PreparedCall,
+        kwargs: dict[str, Any] | None,
+        inputs: Mapping[int, Input] | None = None,
     ) -> Coroutine[Any, Any, ToolResult]:
         return complete(
             prepared,
@@ -270,6 +275,7 @@ class Scheduler:
             default_timeout=self.timeout,
             max_result_chars=self.max_result_chars,
             thread_limiter=self._thread_limiter,
+            inputs=inputs,
         )
 
     def _conflicts(self, prepared: PreparedCall, future: Future) -> tuple[int, ...]:
@@ -328,35 +334,50 @@ class Scheduler:
                     f"dependency {dep.id} failed: {reason.removeprefix('Error: ')}",
                 )
         kwargs = prepared.kwargs
-        if kwargs is None:
+        inputs = self._inputs(future) if future.data_deps else None
+        if kwargs is None and prepared.tool.backend is None:  # resolve here, with values
+            assert inputs is not None
             try:
-                kwargs = resolve(prepared, self._value_of(future), self._render)
+                values = {n: await _fetch(i) for n, i in inputs.items()}
+            except BackendUnavailableError:
+                raise
+            except Exception as exc:  # a value its backend could not hand over
+                return error_result(
+                    future.call,
+                    "dependency_failed",
+                    f"the value of a dependency could not be fetched: {type(exc).__name__}: {exc}",
+                )
+            try:
+                kwargs = resolve(prepared, _value_of(values), self._render)
             except ArgumentsError as exc:
                 return error_result(future.call, exc.kind, str(exc))
         if self._limiter is None:
-            return await self._execute(future, prepared, kwargs)
+            return await self._execute(future, prepared, kwargs, inputs)
         async with self._limiter:
-            return await self._execute(future, prepared, kwargs)
+            return await self._execute(future, prepared, kwargs, inputs)
 
-    def _value_of(self, future: Future) -> Any:
-        allowed = future.data_deps
-
-        def value_of(n: int) -> Any:
-            if n not in allowed:
-                raise KeyError(n)
-            return self.futures[n - 1].value
-
-        return value_of
+    def _inputs(self, future: Future) -> dict[int, Input]:
+        """The referenced futures' values, each with the backend that made it."""
+        inputs = {}
+        for n in future.data_deps:
+            dep = self.futures[n - 1]
+            tool = self.toolset.get(dep.call.name)
+            inputs[n] = Input(dep.value, tool.backend if tool is not None else None)
+        return inputs
 
     def _render(self, value: Any) -> str:
         return render_value(value, self.max_result_chars)
 
     async def _execute(
-        self, future: Future, prepared: PreparedCall, kwargs: dict[str, Any]
+        self,
+        future: Future,
+        prepared: PreparedCall,
+        kwargs: dict[str, Any] | None,
+        inputs: Mapping[int, Input] | None,
     ) -> ToolResult:
         future.state = "running"
         start = anyio.current_time() if self.trace is not None else 0.0
-        result = await self._complete(prepared, kwargs)
+        result = await self._complete(prepared, kwargs, inputs)
         if self.trace is not None:
             self._record(future, start, ok=not result.is_error)
         return result
@@ -412,3 +433,15 @@ class Scheduler:
     def pending(self) -> list[Future]:
         """The futures without a result yet, in issue order."""
         return [f for f in self.futures if f.result is None]
+
+
+async def _fetch(item: Input) -> Any:
+    """An input's value in this process (a backend's handle is fetched from it)."""
+    return item.value if item.backend is None else await item.backend.fetch(item.value)
+
+
+def _value_of(values: Mapping[int, Any]) -> Any:
+    def value_of(n: int) -> Any:
+        return values[n]  # KeyError for a future the arguments do not reference
+
+    return value_of

@@ -32,7 +32,7 @@ import inspect
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_type_hints, overload
+from typing import TYPE_CHECKING, Any, Literal, get_type_hints, overload
 
 import pydantic
 from pydantic_core import PydanticUndefined
@@ -48,6 +48,9 @@ from ._context import (
 )
 from ._docstrings import doc_summary_and_params as _doc_summary_and_params
 from ._labels import Access
+
+if TYPE_CHECKING:
+    from ._backends import ExecutionBackend
 
 __all__ = (
     "BindingError",
@@ -84,6 +87,8 @@ class Tool:
     is_async: bool = False
     isolation: Isolation = "none"
     """``"process"``: each call runs in a worker process that is killed at the timeout."""
+    backend: ExecutionBackend | None = field(default=None, compare=False)
+    """Where calls run (see :mod:`asyncfc._backends`); ``None`` runs them in this process."""
     context_param: str | None = None
     validator: type[pydantic.BaseModel] = field(repr=False)
     positional: tuple[str, ...] = field(default=(), repr=False)
@@ -131,6 +136,7 @@ class Tool:
         parameters: Mapping[str, Any] | None = None,
         bind: Mapping[str, Any] | None = None,
         isolation: Isolation = "none",
+        backend: ExecutionBackend | None = None,
     ) -> Tool:
         """Wrap ``function``; the schema comes from its signature, hints and docstring.
 
@@ -141,7 +147,8 @@ class Tool:
         ``bind`` fills parameters in for the application: a constant (validated against the
         annotation now) or a :class:`FromContext` (validated per call).  Bound parameters,
         and the keywords a :func:`functools.partial` fixes, are absent from the schema and
-        cannot be set by the model.  ``isolation="process"`` runs calls in a worker process.
+        cannot be set by the model.  ``isolation="process"`` runs calls in a worker process;
+        ``backend`` runs them elsewhere altogether (see :mod:`asyncfc._backends`).
         """
         if not callable(function):
             raise TypeError(f"a tool needs a callable, got {type(function).__name__}")
@@ -250,6 +257,7 @@ class Tool:
             return_direct=return_direct,
             is_async=is_async,
             isolation=isolation,
+            backend=backend,
             context_param=context_param,
             validator=validator,
             positional=tuple(positional),
@@ -391,6 +399,7 @@ def tool(
     return_direct: bool = False,
     bind: Mapping[str, Any] | None = None,
     isolation: Isolation = "none",
+    backend: ExecutionBackend | None = None,
 ) -> Callable[[Callable[..., Any]], Tool]: ...
 
 
@@ -406,6 +415,7 @@ def tool(
     return_direct: bool = False,
     bind: Mapping[str, Any] | None = None,
     isolation: Isolation = "none",
+    backend: ExecutionBackend | None = None,
 ) -> Tool | Callable[[Callable[..., Any]], Tool]:
     """Make a :class:`Tool`: ``tool(fn)``, ``@tool`` or ``@tool(reads=..., timeout=...)``
     (every option of :meth:`Tool.from_function`)."""
@@ -421,6 +431,7 @@ def tool(
             return_direct=return_direct,
             bind=bind,
             isolation=isolation,
+            backend=backend,
         )
 
     return make(function) if function is not None else make

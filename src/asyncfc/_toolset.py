@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._context import spec_of
 from ._labels import Access
 from ._tools import Isolation, Tool
+
+if TYPE_CHECKING:
+    from ._backends import ExecutionBackend
 
 __all__ = ("Toolset",)
 
@@ -20,14 +23,24 @@ __all__ = ("Toolset",)
 class Toolset:
     """An ordered, name-unique collection of tools."""
 
-    def __init__(self, tools: Iterable[Tool | Callable[..., Any]] = ()) -> None:
+    def __init__(
+        self,
+        tools: Iterable[Tool | Callable[..., Any]] = (),
+        *,
+        backend: ExecutionBackend | None = None,
+    ) -> None:
+        """``backend`` becomes the backend of every tool added without one of its own."""
+        self.backend = backend
         self._tools: dict[str, Tool] = {}
         for t in tools:
             self.add(t)
 
     def add(self, item: Tool | Callable[..., Any]) -> Tool:
-        """Add a tool (plain callables are wrapped with :meth:`Tool.from_function`)."""
+        """Add a tool (plain callables are wrapped with :meth:`Tool.from_function`); a tool
+        without a backend gets the toolset's."""
         t = item if isinstance(item, Tool) else Tool.from_function(item)
+        if t.backend is None and self.backend is not None:
+            t = dataclasses.replace(t, backend=self.backend)
         if t.name in self._tools:
             raise ValueError(f"duplicate tool name {t.name!r}")
         self._tools[t.name] = t
