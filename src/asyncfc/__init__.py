@@ -34,6 +34,7 @@ from ._messages import Usage as Usage
 from ._messages import UserMessage as UserMessage
 from ._modes import AgentMode as AgentMode
 from ._modes import ModePolicy as ModePolicy
+from ._observe import RunObserver as RunObserver
 from ._outcome import AgentRun as AgentRun
 from ._outcome import EarlyDispatch as EarlyDispatch
 from ._outcome import FinalAnswerPolicy as FinalAnswerPolicy
@@ -93,6 +94,7 @@ __all__ = (
     "ModelTimeoutError",
     "Ordering",
     "Reply",
+    "RunObserver",
     "Scheduler",
     "ScriptExhausted",
     "ScriptView",
