@@ -20,16 +20,16 @@ import asyncfc as a
 
 pytest.importorskip("opentelemetry.sdk")
 
-from opentelemetry.sdk.metrics import MeterProvider  # noqa: E402
-from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricReader  # noqa: E402
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider  # noqa: E402
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: E402
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import (  # noqa: E402
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricReader
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import (
     InMemorySpanExporter,
 )
-from opentelemetry.trace import SpanKind, StatusCode  # noqa: E402
+from opentelemetry.trace import SpanKind, StatusCode
 
-from asyncfc.otel import OTelObserver  # noqa: E402
+from asyncfc.otel import OTelObserver
 
 MODES: list[a.AgentMode] = ["sequential", "parallel", "async", "async_parallel"]
 
@@ -146,7 +146,8 @@ def test_span_tree_links_and_attributes(mode: a.AgentMode, streaming: bool) -> N
     for span, interval in zip(chats, models, strict=True):
         assert span.name == "chat scripted-1"
         assert span.kind is SpanKind.CLIENT
-        assert span.parent is not None and span.parent.span_id == agent_ctx.span_id
+        assert span.parent is not None
+        assert span.parent.span_id == agent_ctx.span_id
         sa = dict(span.attributes or {})
         assert sa["gen_ai.operation.name"] == "chat"
         assert sa["gen_ai.usage.input_tokens"] == interval.input_tokens
@@ -164,8 +165,10 @@ def test_span_tree_links_and_attributes(mode: a.AgentMode, streaming: bool) -> N
         span = tool_spans[interval.call_id]
         assert span.name == f"execute_tool {interval.name}"
         assert span.kind is SpanKind.INTERNAL
-        assert span.parent is not None and span.parent.span_id == agent_ctx.span_id
-        assert span.context is not None and span.context.trace_id == agent_ctx.trace_id
+        assert span.parent is not None
+        assert span.parent.span_id == agent_ctx.span_id
+        assert span.context is not None
+        assert span.context.trace_id == agent_ctx.trace_id
         sa = dict(span.attributes or {})
         assert sa["gen_ai.operation.name"] == "execute_tool"
         assert sa["gen_ai.tool.name"] == interval.name
@@ -243,7 +246,8 @@ def test_spans_a_tool_makes_nest_under_its_execute_tool_span() -> None:
 
     agent = a.Agent(
         model=NamedModel(
-            script=[a.Reply(calls=[("fetch", {"x": 1}), ("fetch", {"x": 2})])] + [a.Reply(text="ok")] * 2
+            script=[a.Reply(calls=[("fetch", {"x": 1}), ("fetch", {"x": 2})])]
+            + [a.Reply(text="ok")] * 2
         ),
         toolset=a.Toolset([a.tool(fetch, reads=(), writes=())]),
         mode="async_parallel",

@@ -35,9 +35,10 @@ from __future__ import annotations
 import contextvars
 import json
 import time
+import typing
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import anyio
 from opentelemetry import context as otel_context
@@ -46,7 +47,7 @@ from opentelemetry.trace import Link, Span, SpanContext, SpanKind, Status, Statu
 
 from ._observe import RunObserver
 
-if TYPE_CHECKING:
+if typing.TYPE_CHECKING:
     from ._agent import Agent
     from ._future import Future
     from ._messages import ModelResponse
