@@ -4,6 +4,7 @@ from ._agent import Agent as Agent
 from ._calls import ErrorKind as ErrorKind
 from ._calls import ToolCall as ToolCall
 from ._calls import ToolResult as ToolResult
+from ._chrome import chrome_trace as chrome_trace
 from ._errors import AsyncFCError as AsyncFCError
 from ._errors import ModelAPIError as ModelAPIError
 from ._errors import ModelConnectionError as ModelConnectionError
@@ -118,6 +119,7 @@ __all__ = (
     "TraceMetrics",
     "Usage",
     "UserMessage",
+    "chrome_trace",
     "estimate_input_tokens",
     "parse_label",
     "render_value",
