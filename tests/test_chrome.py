@@ -4,6 +4,7 @@ one model lane, concurrent executions on separate lanes, one arrow per recorded 
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import defaultdict
 from typing import Any
@@ -53,7 +54,7 @@ def check_trace_events(doc: dict[str, Any]) -> None:
     assert all(not stack for stack in open_slices.values()), "a B event without its E"
     for spans in complete.values():  # slices on one lane nest or are disjoint
         spans.sort()
-        for (s1, e1), (s2, e2) in zip(spans, spans[1:], strict=False):
+        for (s1, e1), (s2, e2) in itertools.pairwise(spans):
             assert s2 >= e1 or e2 <= e1, f"slices overlap on one lane: {(s1, e1)} {(s2, e2)}"
     for key, events in flows.items():
         phases = sorted(e["ph"] for e in events)
