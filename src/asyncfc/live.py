@@ -120,6 +120,8 @@ class LiveFutures(RunObserver):
             self._open_runs = 0
             live.refresh()
             live.stop()
+            if not self._transient and not self.console.is_terminal:
+                self.console.line()  # Live leaves the last line open off a terminal
 
     @property
     def is_open(self) -> bool:

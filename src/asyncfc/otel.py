@@ -32,15 +32,16 @@ Invariants:
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import json
+import sys
 import time
 import typing
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import anyio
 from opentelemetry import context as otel_context
 from opentelemetry import metrics, trace
 from opentelemetry.trace import Link, Span, SpanContext, SpanKind, Status, StatusCode
@@ -74,6 +75,8 @@ class _Run:
     provider: str | None
     origin_ns: int
     origin: float
+    clock: Callable[[], float]
+    """:func:`anyio.current_time`, without looking the backend up on every call."""
     spans: dict[int, SpanContext] = field(default_factory=dict)
     """Future number → the span context of its execution (for links)."""
     labels: dict[str, tuple[list[str], list[str]]] = field(default_factory=dict)
@@ -150,7 +153,8 @@ class OTelObserver(RunObserver):
         if self.agent_name:
             attributes["gen_ai.agent.name"] = self.agent_name
         name = f"invoke_agent {self.agent_name}" if self.agent_name else "invoke_agent"
-        origin, origin_ns = anyio.current_time(), time.time_ns()
+        clock = _clock()
+        origin, origin_ns = clock(), time.time_ns()
         span = self._tracer.start_span(
             name, kind=SpanKind.INTERNAL, attributes=attributes, start_time=origin_ns
         )
@@ -162,6 +166,7 @@ class OTelObserver(RunObserver):
             provider=provider,
             origin_ns=origin_ns,
             origin=origin,
+            clock=clock,
         )
         state.tokens = (
             otel_context.attach(trace.set_span_in_context(span)),
@@ -186,7 +191,7 @@ class OTelObserver(RunObserver):
             ctx_token, run_token = state.tokens
             otel_context.detach(ctx_token)
             self._run.reset(run_token)
-        span.end(end_time=state.ns(anyio.current_time()))
+        span.end(end_time=state.ns(state.clock()))
 
     def model_finished(self, interval: Interval, response: ModelResponse) -> None:
         """Record the request as a ``chat {model}`` span (it has just ended)."""
@@ -221,16 +226,19 @@ class OTelObserver(RunObserver):
 
     def call_submitted(self, future: Future) -> None:
         """Note when the call was submitted (its wait for dependencies starts here)."""
-        if future.number == 1 and self._run.get() is None:
-            self._standalone_run = None  # a new Scheduler used on its own: a new implicit run
-        self._submitted[future] = anyio.current_time()
+        state = self._run.get()
+        if state is None:
+            if future.number == 1:  # a new Scheduler used on its own: a new implicit run
+                self._standalone_run = None
+            state = self._standalone()
+        self._submitted[future] = state.clock()
 
     def call_started(self, future: Future) -> None:
         """Open the ``execute_tool`` span, linked to what the call waited for."""
         state = self._run.get()
         if state is None:  # a Scheduler used on its own (see the class docstring)
             state = self._standalone()
-        now = anyio.current_time()
+        now = state.clock()
         call = future.call
         attributes: dict[str, Any] = {
             "gen_ai.operation.name": "execute_tool",
@@ -243,10 +251,12 @@ class OTelObserver(RunObserver):
             "asyncfc.user_turn": future.user_turn,
             "asyncfc.wait_time": now - self._submitted.pop(future, now),
         }
-        if state.toolset is not None:
+        if state.toolset is not None:  # labels: only those the tool declares
             reads, writes = self._labels(state, call.name)
-            attributes["asyncfc.labels.reads"] = reads
-            attributes["asyncfc.labels.writes"] = writes
+            if reads:
+                attributes["asyncfc.labels.reads"] = reads
+            if writes:
+                attributes["asyncfc.labels.writes"] = writes
         links: list[Link] = []
         for kind, deps in (("data", future.data_deps), ("conflict", future.conflict_deps)):
             if deps:
@@ -277,7 +287,7 @@ class OTelObserver(RunObserver):
         entry = self._calls.pop(future, None)
         if entry is None:  # never ran: no execution to report
             return
-        end = anyio.current_time()
+        end = entry.run.clock()
         span, result = entry.span, future.result
         metric: dict[str, Any] = {
             "gen_ai.tool.name": future.call.name,
@@ -317,10 +327,19 @@ class OTelObserver(RunObserver):
                 model=None,
                 provider=None,
                 origin_ns=time.time_ns(),
-                origin=anyio.current_time(),
+                origin=(clock := _clock())(),
+                clock=clock,
             )
             self._standalone_run = state
         return state
+
+
+def _clock() -> Callable[[], float]:
+    """The running backend's clock (what :func:`anyio.current_time` returns), looked up once."""
+    trio = sys.modules.get("trio")
+    if trio is not None and trio.lowlevel.in_trio_run():
+        return typing.cast("Callable[[], float]", trio.current_time)
+    return asyncio.get_running_loop().time
 
 
 def _json_text(arguments: Any) -> str:
