@@ -190,11 +190,14 @@ async def tracing_cost(n: int, repeats: int) -> None:
     await plain()
     await traced()
     exporter.clear()
-    off, on = [], []
+    off, on, cpu_off, cpu_on = [], [], [], []
     for _ in range(repeats):
         off.append(await _timed(plain))
         on.append(await _timed(traced))
         spans = len(exporter.get_finished_spans())
+        exporter.clear()
+        cpu_off.append(await _cpu(plain))
+        cpu_on.append(await _cpu(traced))
         exporter.clear()
     a, b = statistics.median(off), statistics.median(on)
     # The unit of this machine: one SDK span with no attributes, started and ended.
@@ -207,6 +210,7 @@ async def tracing_cost(n: int, repeats: int) -> None:
         unit.append((time.perf_counter() - start) / n)
         exporter.clear()
     bare_span = statistics.median(unit)
+    cpu_cost = (min(cpu_on) - min(cpu_off)) / n
     print(f"(b) OpenTelemetry SDK, in-memory exporter, one agent run of {n:,} calls")
     print(f"    spans per traced run       {spans:8d}")
     print(f"    untraced                   {a * 1e3:8.1f} ms  ({a / n * 1e6:5.1f} us/call)")
@@ -216,6 +220,7 @@ async def tracing_cost(n: int, repeats: int) -> None:
     )
     print(f"    one bare SDK span          {bare_span * 1e6:8.1f} us (start + end, no attributes)")
     print(f"    tracing cost / bare span   {(b - a) / n / bare_span:8.2f}")
+    print(f"    tracing cost, CPU time     {cpu_cost * 1e6:8.1f} us per tool call (min of repeats)")
 
 
 def main(argv: list[str] | None = None) -> int:
