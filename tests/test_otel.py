@@ -330,3 +330,56 @@ def test_a_scheduler_on_its_own_emits_tool_spans_and_links() -> None:
     (link,) = spans["c2"].links
     assert spans["c1"].context is not None
     assert link.context.span_id == spans["c1"].context.span_id
+
+
+def test_a_cancelled_run_ends_every_span_it_started(caplog: pytest.LogCaptureFixture) -> None:
+    """The run is cancelled while one tool runs and another waits for it: the running one's
+    span ends with error.type "cancelled" in its own task; the waiting one never ran, so it
+    has no span; the agent span ends too, with the cancellation."""
+    tel = Telemetry()
+    hang = timed_tool("hang", 100.0, writes=["db"])
+    after = timed_tool("after", 1.0, writes=["db"])
+    agent = a.Agent(
+        model=NamedModel(
+            script=[a.Reply(calls=[("hang", {"x": 1}), ("after", {"x": 2})]), a.Reply(text="ok")],
+            ttft=1.0,
+        ),
+        toolset=a.Toolset([hang, after]),
+        observers=[tel.observer],
+    )
+
+    async def main() -> None:
+        with anyio.move_on_after(10):
+            await agent.run("go")
+
+    run_mock(main)
+    (agent_span,) = tel.spans("invoke_agent")
+    assert agent_span.status.status_code is StatusCode.ERROR
+    (span,) = tel.spans("execute_tool")
+    attrs = dict(span.attributes or {})
+    assert attrs["gen_ai.tool.name"] == "hang"
+    assert attrs["error.type"] == "cancelled"
+    assert (span.end_time or 0) - (span.start_time or 0) == 9_000_000_000  # 1 s of decoding
+    assert not tel.observer._calls  # nothing left open
+    assert not tel.observer._submitted
+    # the span's context was detached in the task that attached it
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+@pytest.mark.anyio
+async def test_on_asyncio_too(anyio_backend: str) -> None:
+    tel = Telemetry()
+    agent = a.Agent(
+        model=NamedModel(script=script(True)),
+        toolset=a.Toolset(
+            [timed_tool(n, 0, reads=(), writes=()) for n in ("write", "read")]
+            + [timed_tool("double", 0, reads=(), writes=()), timed_tool("boom", 0, fail=True)]
+        ),
+        observers=[tel.observer],
+    )
+    await agent.run("go")
+    (agent_span,) = tel.spans("invoke_agent")
+    assert agent_span.context is not None
+    spans = tel.spans("execute_tool")
+    assert len(spans) == 4
+    assert all(s.parent and s.parent.span_id == agent_span.context.span_id for s in spans)
