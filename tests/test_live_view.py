@@ -1,5 +1,5 @@
 """asyncfc.live: the table of futures, read back as text from a recording console, on a clock
-the test sets by hand (no timing)."""
+the test sets by hand (no timing).  (Named test_live_view: tests/bench/test_live.py exists.)"""
 
 from __future__ import annotations
 
