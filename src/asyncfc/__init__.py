@@ -7,6 +7,7 @@ from ._backends import Job as Job
 from ._calls import ErrorKind as ErrorKind
 from ._calls import ToolCall as ToolCall
 from ._calls import ToolResult as ToolResult
+from ._chrome import chrome_trace as chrome_trace
 from ._errors import AsyncFCError as AsyncFCError
 from ._errors import BackendUnavailableError as BackendUnavailableError
 from ._errors import ModelAPIError as ModelAPIError
@@ -38,6 +39,7 @@ from ._messages import Usage as Usage
 from ._messages import UserMessage as UserMessage
 from ._modes import AgentMode as AgentMode
 from ._modes import ModePolicy as ModePolicy
+from ._observe import RunObserver as RunObserver
 from ._outcome import AgentRun as AgentRun
 from ._outcome import EarlyDispatch as EarlyDispatch
 from ._outcome import FinalAnswerPolicy as FinalAnswerPolicy
@@ -105,6 +107,7 @@ __all__ = (
     "ModelTimeoutError",
     "Ordering",
     "Reply",
+    "RunObserver",
     "Scheduler",
     "ScriptExhausted",
     "ScriptView",
@@ -128,6 +131,7 @@ __all__ = (
     "TraceMetrics",
     "Usage",
     "UserMessage",
+    "chrome_trace",
     "estimate_input_tokens",
     "parse_label",
     "render_value",

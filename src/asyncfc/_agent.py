@@ -57,6 +57,8 @@ Invariants:
   ``awaited``.
 * Every model interval carries the request's input and output tokens (the provider's usage,
   or the scripted model's estimate), so cost is reported next to time.
+* ``observers`` (:class:`~asyncfc.RunObserver`) hear of the run, each model request and every
+  future (through the scheduler); see :mod:`asyncfc._observe` for when.
 """
 
 from __future__ import annotations
@@ -85,6 +87,7 @@ from ._messages import (
     UserMessage,
 )
 from ._modes import AgentMode, ModePolicy
+from ._observe import RunObserver
 from ._outcome import AgentRun, EarlyDispatch, FinalAnswerPolicy, StopReason
 from ._protocol import (
     AWAIT_TOOL,
@@ -135,6 +138,8 @@ class Agent:
     """Read-only data handed to tools that declare a :class:`~asyncfc.ToolContext`."""
     max_result_chars: int | None = DEFAULT_MAX_RESULT_CHARS
     """Longer result texts are cut, with a marker saying so (``None``: never)."""
+    observers: Sequence[RunObserver] = ()
+    """Told of the run, each model request and every future (tracing, live views)."""
 
     def __post_init__(self) -> None:
         self._policy = ModePolicy.of(self.mode, respect_labels=self.respect_labels)
@@ -186,6 +191,22 @@ class Agent:
         turns = [prompts] if isinstance(prompts, str) else list(prompts)
         system = self.system_text()
         run = AgentRun(messages=[SystemMessage(content=system)] if system else [])
+        if not self.observers:
+            return await self._run(turns, run)
+        observers = tuple(self.observers)
+        for o in observers:
+            o.run_started(self, run)
+        error: BaseException | None = None
+        try:
+            return await self._run(turns, run)
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            for o in reversed(observers):
+                o.run_finished(self, run, error)
+
+    async def _run(self, turns: list[str], run: AgentRun) -> AgentRun:
         async with Scheduler(
             self.toolset,
             ordering="labels" if self._policy.respect_labels else "program",
@@ -194,6 +215,7 @@ class Agent:
             context=self.context,
             trace=run.trace,
             max_result_chars=self.max_result_chars,
+            observers=self.observers,
         ) as scheduler:
             loop = _Loop(self, run, scheduler, Delivery(scheduler))
             for prompt in turns:
@@ -282,18 +304,19 @@ class _Loop:
         except ModelAPIError:
             await self.scheduler.drain()
             raise
-        run.trace.add(
-            Interval(
-                kind="model",
-                start=start,
-                end=anyio.current_time(),
-                name="model",
-                request=request,
-                user_turn=self.user_index,
-                input_tokens=response.usage.input_tokens,
-                output_tokens=response.usage.output_tokens,
-            )
+        interval = Interval(
+            kind="model",
+            start=start,
+            end=anyio.current_time(),
+            name="model",
+            request=request,
+            user_turn=self.user_index,
+            input_tokens=response.usage.input_tokens,
+            output_tokens=response.usage.output_tokens,
         )
+        run.trace.add(interval)
+        for o in agent.observers:
+            o.model_finished(interval, response)
         return self.ids.message(response.message, renamed), dispatched
 
     async def _stream(

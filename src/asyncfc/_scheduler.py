@@ -31,6 +31,10 @@ submission, without a future, so the model hears about them at once.
 
 The calls' tasks are :class:`~asyncfc._tasks.CallTasks`: plain asyncio tasks on asyncio
 (cheap to start), a task group elsewhere, with one contract.
+
+``observers`` (:class:`~asyncfc.RunObserver`) hear of every future: submitted, started,
+finished.  Without them the engine takes exactly the paths it takes without the hook; with
+them, batches go through :meth:`Scheduler.submit` so every call has a future to report.
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ from ._invoke import (
     resolve,
 )
 from ._labels import StateTree
+from ._observe import RunObserver
 from ._tasks import CallTasks
 from ._tools import ToolContext
 from ._toolset import Toolset
@@ -83,11 +88,13 @@ class Scheduler:
         context: Mapping[str, Any] | ToolContext | None = None,
         trace: Trace | None = None,
         max_result_chars: int | None = DEFAULT_MAX_RESULT_CHARS,
+        observers: Sequence[RunObserver] = (),
     ) -> None:
         """``futures=False`` treats no argument as a future reference (the batch executor's
         calls are plain calls); ``timeout`` applies to tools that set none;
         ``max_concurrency`` bounds the calls running at once, and may be a limiter shared
-        with other schedulers."""
+        with other schedulers; ``observers`` hear of every future (see
+        :mod:`asyncfc._observe`)."""
         if ordering not in ("labels", "program", "none"):
             raise ValueError(f"ordering must be 'labels', 'program' or 'none', got {ordering!r}")
         self.toolset = toolset
@@ -96,6 +103,7 @@ class Scheduler:
         self.timeout = timeout
         self.trace = trace
         self.max_result_chars = max_result_chars
+        self.observers: tuple[RunObserver, ...] = tuple(observers)
         self.futures: list[Future] = []
         """Every future issued, in issue order (``futures[n - 1]`` is ``future_n``)."""
         self._context = context if isinstance(context, ToolContext) else ToolContext(context)
@@ -137,13 +145,18 @@ class Scheduler:
         finally:
             for f in self.futures:
                 if f.result is None:
-                    f._settle(
-                        error_result(
-                            f.call, "cancelled", "the run was cancelled before this call finished"
-                        )
-                    )
-                    self._unsettled -= 1
+                    self._settle_cancelled(f)
             self._wake_idle()
+
+    def _settle_cancelled(self, future: Future) -> None:
+        future._settle(
+            error_result(
+                future.call, "cancelled", "the run was cancelled before this call finished"
+            )
+        )
+        self._unsettled -= 1
+        for o in self.observers:
+            o.call_finished(future)
 
     # -- submission ---------------------------------------------------------------------
 
@@ -180,6 +193,9 @@ class Scheduler:
         future.conflict_deps = self._conflicts(prepared, future)
         self.futures.append(future)
         self._unsettled += 1
+        if self.observers:
+            for o in self.observers:
+                o.call_submitted(future)
         self._tasks.start(self._run(future, prepared), future.id)
         return future
 
@@ -200,7 +216,7 @@ class Scheduler:
         """
         if not self._open:
             raise RuntimeError("Scheduler.run_batch() outside 'async with Scheduler(...)'")
-        if self.uses_futures or self.ordering != "none":
+        if self.uses_futures or self.ordering != "none" or self.observers:
             outcomes: list[Future | ToolResult] = []
             try:
                 outcomes.extend(self.submit(c, request=request) for c in calls)
@@ -300,7 +316,13 @@ class Scheduler:
 
     async def _run(self, future: Future, prepared: PreparedCall) -> None:
         try:
-            if prepared.kwargs is None or future.conflict_deps or self._limiter or self.trace:
+            if (
+                prepared.kwargs is None
+                or future.conflict_deps
+                or self._limiter
+                or self.trace
+                or self.observers
+            ):
                 for n in (*future.data_deps, *future.conflict_deps):
                     await self.futures[n - 1].wait()
                 result = await self._outcome(future, prepared)
@@ -308,6 +330,8 @@ class Scheduler:
                 future.state = "running"
                 result = await self._complete(prepared, prepared.kwargs)
         except anyio.get_cancelled_exc_class():
+            if self.observers and future.result is None:
+                self._settle_cancelled(future)  # in this task, where the call ran
             raise
         except BaseException as exc:  # KeyboardInterrupt, SystemExit, or a bug: stop it all
             self._tasks.fail(exc)
@@ -316,6 +340,9 @@ class Scheduler:
             )
         future._settle(result)
         self._unsettled -= 1
+        if self.observers:
+            for o in self.observers:
+                o.call_finished(future)
         self.settled += 1
         if self._progress is not None:
             self._progress.set()
@@ -376,6 +403,8 @@ class Scheduler:
         inputs: Mapping[int, Input] | None,
     ) -> ToolResult:
         future.state = "running"
+        for o in self.observers:
+            o.call_started(future)
         start = anyio.current_time() if self.trace is not None else 0.0
         result = await self._complete(prepared, kwargs, inputs)
         if self.trace is not None:

@@ -385,7 +385,20 @@ class Tool:
 
 
 @overload
-def tool(function: Callable[..., Any], /) -> Tool: ...
+def tool(
+    function: Callable[..., Any],
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    reads: Iterable[str] | None = None,
+    writes: Iterable[str] | None = None,
+    timeout: float | None = None,
+    return_direct: bool = False,
+    bind: Mapping[str, Any] | None = None,
+    isolation: Isolation = "none",
+    backend: ExecutionBackend | None = None,
+) -> Tool: ...
 
 
 @overload
