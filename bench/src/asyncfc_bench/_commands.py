@@ -17,8 +17,9 @@ import json
 import statistics
 import time
 from pathlib import Path
+from typing import Any
 
-from asyncfc.replay import MODES, DecodeModel, Latency
+from asyncfc.replay import MODES, Behaviour, DecodeModel, Latency
 
 from ._report import (
     LIVE_BOUNDS,
@@ -30,7 +31,15 @@ from ._report import (
     table,
 )
 
-__all__ = ("MODE_HELP", "bench_bfcl", "bench_cfb", "demo", "live_run", "options", "settle_heap")
+__all__ = ("MODE_HELP",
+    "bench_bfcl",
+    "bench_cfb",
+    "demo",
+    "live_run",
+    "options",
+    "replay_options",
+    "settle_heap",
+)
 
 MODE_HELP = ",".join(MODES)
 """The ``--modes`` default: every mode."""
@@ -48,6 +57,22 @@ def settle_heap() -> None:
     frozen is freed until exit, which the suite would not have freed anyway."""
     gc.collect()
     gc.freeze()
+
+
+def replay_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The replay's behaviour and final-answer options the command line asks for, and the
+    sync-tool path its clock needs."""
+    return {
+        "behaviour": Behaviour(
+            batching_rate=args.batching_rate,
+            reference_rate=args.reference_rate,
+            await_first=args.await_first,
+            seed=args.seed,
+        ),
+        "final_answer": args.final_answer,
+        "hold": args.hold,
+        "sync_tools": "loop" if args.clock == "fake" else "thread",
+    }
 
 
 def options(args: argparse.Namespace) -> tuple[DecodeModel, Latency, list[str]]:
@@ -84,10 +109,15 @@ async def demo(args: argparse.Namespace) -> int:
     )
     started = time.perf_counter()
     outcomes, dependent = await run_bfcl_task(
-        entry, modes=modes, decode=decode, latency=latency, time_scale=args.time_scale
+        entry,
+        modes=modes,
+        decode=decode,
+        latency=latency,
+        time_scale=args.time_scale,
+        **replay_options(args),
     )
     rows = summarise([outcomes])
-    console.print(table(f"{entry.id}: every mode, side by side", rows))
+    console.print(table(f"{entry.id}: every mode, side by side", rows, short=not args.full))
     console.print(
         f"Information dependencies in the ground truth: {dependent}; states equal to the "
         "sequential run: "
@@ -143,6 +173,7 @@ async def bench_bfcl(args: argparse.Namespace) -> int:
                 latency=latency,
                 time_scale=args.time_scale,
                 batching=args.batching,
+                **replay_options(args),
             )
             dependent_total += dependent
             tasks.append(outcomes)
@@ -217,6 +248,7 @@ async def bench_cfb(args: argparse.Namespace) -> int:
                     latency=latency,
                     time_scale=args.time_scale,
                     batching=args.batching,
+                    **replay_options(args),
                 )
             )
             progress.advance(bar)

@@ -23,6 +23,7 @@ from ._latency import with_latency as with_latency
 from ._plan import BATCHING_POLICIES as BATCHING_POLICIES
 from ._plan import ArgumentsHook as ArgumentsHook
 from ._plan import BatchingPolicy as BatchingPolicy
+from ._plan import Behaviour as Behaviour
 from ._plan import ConflictTest as ConflictTest
 from ._plan import Plan as Plan
 from ._plan import PlannedCall as PlannedCall
@@ -42,6 +43,7 @@ __all__ = (
     "STRETCH_TOLERANCE",
     "ArgumentsHook",
     "BatchingPolicy",
+    "Behaviour",
     "ConflictTest",
     "DecodeModel",
     "Environment",
