@@ -30,8 +30,6 @@ EXPECTED_ADDENDUM = (
     "- Do not guess values you have not seen; refer to them by future id or await them."
 )
 
-RETURNS_FUTURE = " Returns a future id at once; the value is delivered later."
-
 
 def search(query: str, limit: int = 3) -> list[str]:
     """Search the catalogue."""
@@ -69,7 +67,7 @@ def test_schema_transform_widens_parameters_that_reject_references() -> None:
     original = TOOLS["search"].definition()
     widened = future_tool_definition(original)
     assert widened["name"] == "search"
-    assert widened["description"] == "Search the catalogue." + RETURNS_FUTURE
+    assert widened["description"] == "Search the catalogue."  # said once, in the addendum
     props = original["parameters"]["properties"]
     assert set(widened["parameters"]["properties"]) == set(props)
     # A plain string already admits every reference: sent unchanged.
@@ -109,7 +107,7 @@ def test_only_schemas_that_reject_a_reference_are_widened(
 
 def test_schema_transform_without_description_or_parameters() -> None:
     widened = future_tool_definition({"name": "ping"})
-    assert widened == {"name": "ping", "description": RETURNS_FUTURE.strip(), "parameters": {}}
+    assert widened == {"name": "ping", "description": "", "parameters": {}}
 
 
 @pytest.mark.parametrize(

@@ -5,14 +5,14 @@ The protocol uses only the standard function-calling messages:
 * **A call's result** is the normal tool-result message.  Its content is the stable text
   ``future_<n> (pending)``: the same bytes whatever the timing, so transcripts are
   reproducible and provider prompt caches keep hitting.
-* **Schemas** are widened (:func:`future_tool_definition`): each description gains one short
-  sentence saying the call returns a future id at once, and each top-level parameter that
+* **Schemas** are widened (:func:`future_tool_definition`): each top-level parameter that
   does not already accept any string becomes
   ``{"anyOf": [<original schema>, <future reference>]}`` where the reference branch is
   ``{"type": "string", "pattern": REFERENCE_PATTERN}``.  A plain string parameter (no enum,
   pattern, format or length) already admits every reference and is sent unchanged; how to
-  write references is said once, in :data:`PROMPT_ADDENDUM`, not per parameter or per tool
-  (that repetition was most of the async modes' extra input tokens).  ``anyOf`` is accepted by OpenAI
+  write references, and that every call returns a future id at once, is said once, in
+  :data:`PROMPT_ADDENDUM`, not per parameter or per tool description (that repetition was
+  most of the async modes' extra input tokens on every request).  ``anyOf`` is accepted by OpenAI
   (non-strict function calling), Anthropic and llama.cpp's JSON-schema grammars.  asyncfc's
   adapters send non-strict schemas; under OpenAI strict mode every branch must itself be
   strict-valid, so strict users must keep their original schemas strict-valid.
@@ -134,8 +134,6 @@ def await_text(lines: Sequence[str]) -> str:
 
 _REFERENCE_SCHEMA = {"type": "string", "pattern": REFERENCE_PATTERN}
 
-_RETURNS_FUTURE = " Returns a future id at once; the value is delivered later."
-
 _ANNOTATIONS = frozenset({"type", "description", "title", "default", "examples"})
 """Keys that do not restrict a string schema: one made of these only accepts every reference."""
 
@@ -162,10 +160,9 @@ def future_tool_definition(definition: Mapping[str, Any]) -> dict[str, Any]:
             else {"anyOf": [schema, dict(_REFERENCE_SCHEMA)]}
             for name, schema in props.items()
         }
-    description = (definition.get("description") or "").rstrip()
     return {
         "name": definition["name"],
-        "description": f"{description}{_RETURNS_FUTURE}".strip(),
+        "description": definition.get("description") or "",
         "parameters": params,
     }
 

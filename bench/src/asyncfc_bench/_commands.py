@@ -31,7 +31,8 @@ from ._report import (
     table,
 )
 
-__all__ = ("MODE_HELP",
+__all__ = (
+    "MODE_HELP",
     "bench_bfcl",
     "bench_cfb",
     "demo",

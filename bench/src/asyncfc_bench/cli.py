@@ -44,19 +44,42 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("--modes", default=MODE_HELP)
         sp.add_argument("--out", type=Path, default=Path("results"))
         g = sp.add_argument_group("replayed model behaviour and final-answer policy")
-        g.add_argument("--batching-rate", type=float, default=1.0, help="p: share of batchable "
-                       "calls the model puts into one response (1)")
-        g.add_argument("--reference-rate", type=float, default=1.0, help="q: share of "
-                       "reachable dependencies passed as future references (1)")
-        g.add_argument("--await-first", action="store_true",
-                       help="async modes: the model awaits unseen results before answering")
-        g.add_argument("--final-answer", choices=["reask", "label_aware"], default="reask",
-                       help="Agent(final_answer=...) (reask)")
-        g.add_argument("--hold", type=float, default=0.0,
-                       help="Agent(hold=...) in seconds before the time scale (0)")
-        g.add_argument("--clock", choices=["real", "fake"], default="real",
-                       help="fake: trio's MockClock, sync tools on the loop; times are the "
-                       "scripted ones exactly, CPU time counts as zero")
+        g.add_argument(
+            "--batching-rate",
+            type=float,
+            default=1.0,
+            help="p: share of batchable calls the model puts into one response (1)",
+        )
+        g.add_argument(
+            "--reference-rate",
+            type=float,
+            default=1.0,
+            help="q: share of reachable dependencies passed as future references (1)",
+        )
+        g.add_argument(
+            "--await-first",
+            action="store_true",
+            help="async modes: the model awaits unseen results before answering",
+        )
+        g.add_argument(
+            "--final-answer",
+            choices=["reask", "label_aware"],
+            default="label_aware",
+            help="Agent(final_answer=...) (label_aware)",
+        )
+        g.add_argument(
+            "--hold",
+            type=float,
+            default=0.0,
+            help="Agent(hold=...) in seconds before the time scale (0)",
+        )
+        g.add_argument(
+            "--clock",
+            choices=["real", "fake"],
+            default="real",
+            help="fake: trio's MockClock, sync tools on the loop; times are the "
+            "scripted ones exactly, CPU time counts as zero",
+        )
 
     def live_options(sp: argparse.ArgumentParser) -> None:
         g = sp.add_argument_group("real model (instead of the replay)")

@@ -28,6 +28,12 @@ from ._plan import ConflictTest as ConflictTest
 from ._plan import Plan as Plan
 from ._plan import PlannedCall as PlannedCall
 from ._plan import replay_script as replay_script
+from ._recorded import MIN_MATCH as MIN_MATCH
+from ._recorded import RecordedConversation as RecordedConversation
+from ._recorded import ReplayReport as ReplayReport
+from ._recorded import load_conversations as load_conversations
+from ._recorded import plan_from_openai_messages as plan_from_openai_messages
+from ._recorded import replay_conversations as replay_conversations
 from ._runner import MODES as MODES
 from ._runner import STRETCH_TOLERANCE as STRETCH_TOLERANCE
 from ._runner import DecodeModel as DecodeModel
@@ -39,6 +45,7 @@ from ._summary import summarise as summarise
 
 __all__ = (
     "BATCHING_POLICIES",
+    "MIN_MATCH",
     "MODES",
     "STRETCH_TOLERANCE",
     "ArgumentsHook",
@@ -52,9 +59,14 @@ __all__ = (
     "ModeOutcome",
     "Plan",
     "PlannedCall",
+    "RecordedConversation",
+    "ReplayReport",
     "SyncTools",
     "TaskBound",
     "label_conflicts",
+    "load_conversations",
+    "plan_from_openai_messages",
+    "replay_conversations",
     "replay_modes",
     "replay_script",
     "summarise",

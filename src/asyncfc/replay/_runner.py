@@ -170,8 +170,9 @@ async def replay_modes(
     batching: BatchingPolicy = "independent",
     sync_tools: SyncTools = "thread",
     behaviour: Behaviour | None = None,
-    final_answer: FinalAnswerPolicy = "reask",
+    final_answer: FinalAnswerPolicy = "label_aware",
     hold: float = 0.0,
+    system_prompt: str | None = None,
 ) -> dict[str, ModeOutcome]:
     """Run ``plan`` once per mode (names of :data:`MODES`), one after another, on fresh
     environments.
@@ -211,6 +212,7 @@ async def replay_modes(
             max_concurrency=max(1, len(plan.flat())),
             final_answer=final_answer,
             hold=hold * time_scale,
+            system_prompt=system_prompt,
         )
         start = anyio.current_time()
         run = await agent.run(list(plan.prompts))
