@@ -45,8 +45,10 @@ def test_plan_finds_turns_latencies_and_a_reachable_dependency() -> None:
     assert plan.prompts[0].startswith("Find a flight")
     assert [c.name for c in plan.flat()] == ["search_flights", "get_weather", "book_flight"]
     book = plan.flat()[2]
-    assert book.uses == (0,) and book.needs == ()  # AF1234 sits at .flights[0].id
-    assert plan.flat()[1].uses == () and plan.flat()[1].needs == ()  # "Paris" is in the prompt
+    assert book.uses == (0,)  # AF1234 sits at .flights[0].id
+    assert book.needs == ()
+    assert plan.flat()[1].uses == ()  # "Paris" is in the prompt
+    assert plan.flat()[1].needs == ()
     assert recorded.latencies == (2.0, 1.0, 3.0)
     assert recorded.system_prompt == "You are a travel agent."
     assert plan.arguments is not None
@@ -68,7 +70,8 @@ async def test_every_mode_side_by_side_on_a_fake_clock() -> None:
     assert rows["async_parallel"]["wall_mean"] == pytest.approx(7.0)
     assert rows["async_parallel"]["model_requests_mean"] == 4
     for r in rows.values():
-        assert r["input_tokens_mean"] > 0 and r["output_tokens_mean"] > 0
+        assert r["input_tokens_mean"] > 0
+        assert r["output_tokens_mean"] > 0
     # Every call found its recorded result, with the reference resolved to AF1234.
     for outcomes in report.outcomes:
         for o in outcomes.values():
@@ -99,7 +102,7 @@ async def test_unlabelled_tools_serialise() -> None:
 def test_bad_conversations_are_rejected_precisely() -> None:
     messages = conversation()["messages"]
     orphan = [m for m in messages if m.get("tool_call_id") != "call_c"]
-    with pytest.raises(ValueError, match="call_c .*no recorded result"):
+    with pytest.raises(ValueError, match=r"call_c .*no recorded result"):
         plan_from_openai_messages(orphan)
     with pytest.raises(ValueError, match="before any user message"):
         plan_from_openai_messages([messages[2]])

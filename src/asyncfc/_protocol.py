@@ -12,8 +12,8 @@ The protocol uses only the standard function-calling messages:
   pattern, format or length) already admits every reference and is sent unchanged; how to
   write references, and that every call returns a future id at once, is said once, in
   :data:`PROMPT_ADDENDUM`, not per parameter or per tool description (that repetition was
-  most of the async modes' extra input tokens on every request).  ``anyOf`` is accepted by OpenAI
-  (non-strict function calling), Anthropic and llama.cpp's JSON-schema grammars.  asyncfc's
+  most of the async modes' extra input tokens on every request).  ``anyOf`` is accepted by
+  OpenAI (non-strict function calling), Anthropic and llama.cpp's JSON-schema grammars.  asyncfc's
   adapters send non-strict schemas; under OpenAI strict mode every branch must itself be
   strict-valid, so strict users must keep their original schemas strict-valid.
   Arguments are validated against the *original* schema after references are resolved.

@@ -36,7 +36,7 @@ from asyncfc._trace import TraceMetrics
 
 from ._bounds import TaskBound, task_bound
 from ._latency import Latency, SyncTools, with_latency
-from ._plan import Behaviour, BatchingPolicy, ConflictTest, Plan, PlannedCall, replay_script
+from ._plan import BatchingPolicy, Behaviour, ConflictTest, Plan, PlannedCall, replay_script
 
 __all__ = (
     "MODES",
