@@ -196,6 +196,8 @@ async def main(args: argparse.Namespace) -> int:
         "time_scale": 1.0,
         "sync_tools": "loop",
         "final_answer": args.final_answer,
+        "hold": args.hold,
+        "hold_for": args.hold_for,
     }
     if args.suite == "bfcl":
         from asyncfc_bench._bfcl_bench import run_bfcl_task
@@ -238,6 +240,8 @@ if __name__ == "__main__":
     parser.add_argument("--latency", type=float, default=5.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--final-answer", choices=["reask", "label_aware"], default="label_aware")
+    parser.add_argument("--hold", type=float, default=0.0)
+    parser.add_argument("--hold-for", choices=["any", "reads"], default="any")
     parser.add_argument("--out", type=Path, default=Path("results/grid"))
     ns = parser.parse_args()
     raise SystemExit(

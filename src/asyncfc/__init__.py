@@ -37,6 +37,7 @@ from ._modes import ModePolicy as ModePolicy
 from ._outcome import AgentRun as AgentRun
 from ._outcome import EarlyDispatch as EarlyDispatch
 from ._outcome import FinalAnswerPolicy as FinalAnswerPolicy
+from ._outcome import HoldPolicy as HoldPolicy
 from ._outcome import StopReason as StopReason
 from ._protocol import AWAIT_TOOL_NAME as AWAIT_TOOL_NAME
 from ._protocol import PROMPT_ADDENDUM as PROMPT_ADDENDUM
@@ -79,6 +80,7 @@ __all__ = (
     "ErrorKind",
     "ExecutionMode",
     "FinalAnswerPolicy",
+    "HoldPolicy",
     "FromContext",
     "Future",
     "FutureReferenceError",

@@ -35,7 +35,8 @@ Invariants:
   :attr:`AgentRun.results`.
 * ``hold`` (async modes): before a request, when futures are pending and none has settled
   unseen, the loop waits up to ``hold`` seconds for one to settle, so the model is not asked
-  to decode with nothing new to read.
+  to decode with nothing new to read.  ``hold_for="reads"`` waits only for futures whose
+  value the model may need (tools that read or have no labels), never for pending writes.
 * Before a new user turn starts, every call of the previous turn has finished.
 * Each user turn is bounded by ``max_requests`` model requests.
 * Call ids are unique within a run: a call whose id is empty or was already used (some
@@ -86,7 +87,7 @@ from ._messages import (
     UserMessage,
 )
 from ._modes import AgentMode, ModePolicy
-from ._outcome import AgentRun, EarlyDispatch, FinalAnswerPolicy, StopReason
+from ._outcome import AgentRun, EarlyDispatch, FinalAnswerPolicy, HoldPolicy, StopReason
 from ._protocol import (
     AWAIT_TOOL,
     AWAIT_TOOL_NAME,
@@ -131,6 +132,9 @@ class Agent:
     hold: float = 0.0
     """Async modes: seconds a request may wait for a pending future to settle when the model
     would otherwise be asked with nothing new to read (0: never wait)."""
+    hold_for: HoldPolicy = "any"
+    """Which pending futures ``hold`` waits for: ``"any"``, or ``"reads"`` (only a tool whose
+    value the model may need; pending writes never delay a request)."""
     streaming: bool = False
     """Dispatch each call as soon as the stream completes its arguments."""
     early_dispatch: EarlyDispatch = "all"
@@ -152,6 +156,8 @@ class Agent:
             )
         if not self.hold >= 0:
             raise ValueError(f"hold must be >= 0 seconds, got {self.hold!r}")
+        if self.hold_for not in ("any", "reads"):
+            raise ValueError(f"hold_for must be 'any' or 'reads', got {self.hold_for!r}")
 
     @property
     def policy(self) -> ModePolicy:
@@ -242,7 +248,7 @@ class _Loop:
         while requests < agent.max_requests:
             if requests:
                 if self.policy.futures and agent.hold:
-                    await self.delivery.hold(agent.hold)
+                    await self.delivery.hold(agent.hold, agent.hold_for)
                 delivery = self.delivery.take()
                 if delivery:
                     run.messages.append(UserMessage(content=delivery))

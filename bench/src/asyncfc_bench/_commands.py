@@ -72,6 +72,7 @@ def replay_options(args: argparse.Namespace) -> dict[str, Any]:
         ),
         "final_answer": args.final_answer,
         "hold": args.hold,
+        "hold_for": args.hold_for,
         "sync_tools": "loop" if args.clock == "fake" else "thread",
     }
 

@@ -167,7 +167,8 @@ def markdown(
         f"{getattr(args, 'batching', 'independent')}, p={getattr(args, 'batching_rate', 1.0):g}, "
         f"q={getattr(args, 'reference_rate', 1.0):g}, await first "
         f"{getattr(args, 'await_first', False)}, final answer "
-        f"{getattr(args, 'final_answer', 'label_aware')}, hold {getattr(args, 'hold', 0.0):g} s, "
+        f"{getattr(args, 'final_answer', 'label_aware')}, hold {getattr(args, 'hold', 0.0):g} s "
+        f"({getattr(args, 'hold_for', 'any')}), "
         f"clock {getattr(args, 'clock', 'real')}. Information dependencies: {dep}.\n\n"
         + head
         + "\n".join(lines)

@@ -74,6 +74,12 @@ def _parser() -> argparse.ArgumentParser:
             help="Agent(hold=...) in seconds before the time scale (0)",
         )
         g.add_argument(
+            "--hold-for",
+            choices=["any", "reads"],
+            default="any",
+            help="Agent(hold_for=...): which pending futures --hold waits for (any)",
+        )
+        g.add_argument(
             "--clock",
             choices=["real", "fake"],
             default="real",

@@ -74,6 +74,7 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--final-answer", choices=["reask", "label_aware"], default="label_aware")
     p.add_argument("--hold", type=float, default=0.0, help="Agent(hold=...) seconds (0)")
+    p.add_argument("--hold-for", choices=["any", "reads"], default="any")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
         "--labels",
@@ -147,6 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             behaviour=behaviour,
             final_answer=args.final_answer,
             hold=args.hold,
+            hold_for=args.hold_for,
             default_latency=args.latency,
             time_scale=args.time_scale,
             labels=labels,

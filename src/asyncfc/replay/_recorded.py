@@ -46,7 +46,7 @@ from typing import Any
 
 import anyio
 
-from asyncfc._outcome import FinalAnswerPolicy
+from asyncfc._outcome import FinalAnswerPolicy, HoldPolicy
 from asyncfc._tools import Tool
 from asyncfc._toolset import Toolset
 
@@ -421,6 +421,7 @@ async def replay_conversations(
     behaviour: Behaviour | None = None,
     final_answer: FinalAnswerPolicy = "label_aware",
     hold: float = 0.0,
+    hold_for: HoldPolicy = "any",
     default_latency: float = 1.0,
     time_scale: float = 1.0,
     labels: Mapping[str, Mapping[str, Iterable[str]]] | None = None,
@@ -459,6 +460,7 @@ async def replay_conversations(
                 behaviour=behaviour,
                 final_answer=final_answer,
                 hold=hold,
+                hold_for=hold_for,
                 system_prompt=recorded.system_prompt,
             )
         )

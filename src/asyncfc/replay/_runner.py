@@ -29,7 +29,7 @@ from asyncfc._agent import Agent
 from asyncfc._labels import Access
 from asyncfc._messages import Message, ModelResponse, ModelSettings, StreamEvent
 from asyncfc._modes import ModePolicy
-from asyncfc._outcome import AgentRun, FinalAnswerPolicy
+from asyncfc._outcome import AgentRun, FinalAnswerPolicy, HoldPolicy
 from asyncfc._scripted import ScriptedModel
 from asyncfc._toolset import Toolset
 from asyncfc._trace import TraceMetrics
@@ -172,6 +172,7 @@ async def replay_modes(
     behaviour: Behaviour | None = None,
     final_answer: FinalAnswerPolicy = "label_aware",
     hold: float = 0.0,
+    hold_for: HoldPolicy = "any",
     system_prompt: str | None = None,
 ) -> dict[str, ModeOutcome]:
     """Run ``plan`` once per mode (names of :data:`MODES`), one after another, on fresh
@@ -181,8 +182,9 @@ async def replay_modes(
     ``modes``.  The batching test comes from each environment's tool labels, whatever the
     row's ``respect_labels`` (see :mod:`asyncfc.replay._plan`).  ``sync_tools="loop"`` is for
     fake clocks only (see :func:`~asyncfc.replay.with_latency`).  ``behaviour`` is the
-    replayed model's (:class:`~asyncfc.replay.Behaviour`); ``final_answer`` and ``hold``
-    (seconds before the time scale) are given to every run's :class:`~asyncfc.Agent`."""
+    replayed model's (:class:`~asyncfc.replay.Behaviour`); ``final_answer``, ``hold``
+    (seconds before the time scale) and ``hold_for`` are given to every run's
+    :class:`~asyncfc.Agent`."""
     decode = decode or DecodeModel()
     latency = latency or Latency()
     unknown = [m for m in modes if m not in MODES]
@@ -212,6 +214,7 @@ async def replay_modes(
             max_concurrency=max(1, len(plan.flat())),
             final_answer=final_answer,
             hold=hold * time_scale,
+            hold_for=hold_for,
             system_prompt=system_prompt,
         )
         start = anyio.current_time()
