@@ -79,10 +79,7 @@ class Delivery:
         unseen = self.unseen()
         if not unseen or policy == "reask":
             return bool(unseen)
-        for f in unseen:
-            if f.result is None or f.result.is_error or self.may_be_read(f):
-                return True
-        return False
+        return any(f.result is None or f.result.is_error or self.may_be_read(f) for f in unseen)
 
     def may_be_read(self, future: Future) -> bool:
         """Whether the model may need ``future``'s value: its tool reads (declares no
