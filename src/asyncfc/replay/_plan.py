@@ -36,8 +36,8 @@ Model behaviour (:class:`Behaviour`), explicit and seeded, the same for every mo
   response.  Each call that *could* join the batch (independent, needing nothing from it)
   joins it with probability p; otherwise the response ends before it.  p=1 is the
   ``independent`` batching above; p=0 is one call per response.  The draw is keyed by the
-  seed and the call's plan index, so ``parallel`` and ``async_parallel`` make the same choice
-  for the same call.
+  seed, the plan's prompts and the call's plan index, so ``parallel`` and ``async_parallel``
+  make the same choice for the same call, and different tasks draw independently.
 * ``reference_rate`` (q): the share of ``uses`` (results reachable by a path, passed by
   reference) that the async modes express as a future reference with field selection; the
   rest are treated as ``needs``: the model awaits the producer and copies the value (the
@@ -128,13 +128,14 @@ class Behaviour:
         """A uniform number in [0, 1) fixed by the seed and ``key``."""
         return random.Random(repr((self.seed, *key))).random()
 
-    def batches(self, index: int) -> bool:
-        """Whether batchable call ``index`` joins the current response."""
-        return self.batching_rate >= 1.0 or self.draw("batch", index) < self.batching_rate
+    def batches(self, index: int, task: str = "") -> bool:
+        """Whether batchable call ``index`` (of the plan identified by ``task``) joins the
+        current response."""
+        return self.batching_rate >= 1.0 or self.draw("batch", task, index) < self.batching_rate
 
-    def references(self, index: int, producer: int) -> bool:
+    def references(self, index: int, producer: int, task: str = "") -> bool:
         """Whether call ``index`` passes ``producer``'s result by reference."""
-        return self.reference_rate >= 1.0 or self.draw("ref", index, producer) < (
+        return self.reference_rate >= 1.0 or self.draw("ref", task, index, producer) < (
             self.reference_rate
         )
 
@@ -234,9 +235,12 @@ def replay_script(
     if batches and batching == "independent" and conflicts is None:
         raise ValueError("batching='independent' needs a conflicts test")
     conflict = conflicts if batching == "independent" and batches else None
+    # Draws are keyed by the plan too (its prompts), so tasks do not share their choices.
+    task = "\n".join(plan.prompts)
     # Per call: the uses passed by reference (async modes), and what it must have seen.
     refs = [
-        {j for j in c.uses if is_async and behaviour.references(i, j)} for i, c in enumerate(calls)
+        {j for j in c.uses if is_async and behaviour.references(i, j, task)}
+        for i, c in enumerate(calls)
     ]
     needs = [set(c.needs) | (set(c.uses) - refs[i]) for i, c in enumerate(calls)]
     awaited_turns: set[int] = set()
@@ -269,7 +273,7 @@ def replay_script(
                     break  # the model must see this batch's results first
                 if conflict is not None and any(conflict(calls[j], call) for j in in_batch):
                     break  # not independent of the batch: the next request
-                if not behaviour.batches(index):
+                if not behaviour.batches(index, task):
                     break  # batchable, but the model sends it in a later response
             unseen = sorted(i for i in needs[index] if i not in seen)
             if is_async and unseen:
