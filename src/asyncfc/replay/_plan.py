@@ -42,7 +42,10 @@ Model behaviour (:class:`Behaviour`), explicit and seeded, the same for every mo
   reference) that the async modes express as a future reference with field selection; the
   rest are treated as ``needs``: the model awaits the producer and copies the value (the
   plan's ``arguments`` hook receives only the futures kept as references).  Keyed by seed,
-  call and producer.  Sync modes always copy values.
+  plan, call and producer.  A result the model has already read (delivered or awaited) is
+  copied, whatever the draw: references are for values the model has not seen (the
+  protocol's prompt says so), and a copied number is shorter to write than its reference.
+  Sync modes always copy values.
 * ``await_first``: in the async modes, before its final answer the model calls
   ``await_future`` on every future of the turn it has not seen (the behaviour a prompt
   such as "await what you need before answering" asks for), so no answer is written while
@@ -245,10 +248,11 @@ def replay_script(
     needs = [set(c.needs) | (set(c.uses) - refs[i]) for i, c in enumerate(calls)]
     awaited_turns: set[int] = set()
 
-    def arguments(index: int, fid: Mapping[int, str]) -> str:
+    def arguments(index: int, fid: Mapping[int, str], seen: set[int]) -> str:
         if plan.arguments is None:
             return json.dumps(dict(calls[index].arguments))
-        kept = {j: fid[j] for j in refs[index] if j in fid}
+        # A value the model has already read is copied, not referenced.
+        kept = {j: fid[j] for j in refs[index] if j in fid and j not in seen}
         return json.dumps(dict(plan.arguments(index, kept if is_async else None)))
 
     def script(view: ScriptView) -> Reply:
@@ -283,7 +287,7 @@ def replay_script(
                         break
                     batch.append((AWAIT_TOOL_NAME, json.dumps({"future_ids": ids})))
                     break
-            batch.append((call.name, arguments(index, fid)))
+            batch.append((call.name, arguments(index, fid, seen)))
             in_batch.add(index)
             state.emitted.append(index)
             state.next_call += 1
