@@ -179,3 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.json is not None:
         args.json.write_text(json.dumps(report.rows, indent=1, default=str))
     return 0
+
+
+if __name__ == "__main__":  # pragma: no cover - until the lead wires `asyncfc replay`
+    raise SystemExit(main())
