@@ -8,7 +8,11 @@ under a given mode; :func:`replay_modes` runs it under every mode on fresh tools
 (:class:`Latency`, :func:`with_latency`), and returns one :class:`ModeOutcome` per mode with
 the task's bounds (:class:`TaskBound`); :func:`summarise` reduces many tasks to one row per
 mode.  The BFCL and ComplexFuncBench harness (the ``asyncfc-bench`` project) is built on this
-package; so can a replay of your own recorded conversations::
+package.  Your own recorded OpenAI-format conversations replay with
+:func:`replay_conversations` (:func:`load_conversations`, :func:`plan_from_openai_messages`;
+the command line is :func:`asyncfc.replay._command.main`), and the replayed model's
+behaviour is :class:`Behaviour` (batching rate p, reference rate q, await first).  A plan by
+hand::
 
     plan = Plan(prompts=["tidy up"], turns=[[PlannedCall(name="ls", arguments={})]])
     outcomes = await replay_modes(plan, lambda: Environment(toolset=my_tools()))
@@ -16,6 +20,9 @@ package; so can a replay of your own recorded conversations::
 
 from ._bounds import TaskBound as TaskBound
 from ._bounds import task_bound as task_bound
+from ._conversations import ReplayReport as ReplayReport
+from ._conversations import load_conversations as load_conversations
+from ._conversations import replay_conversations as replay_conversations
 from ._latency import Latency as Latency
 from ._latency import LatencyKind as LatencyKind
 from ._latency import SyncTools as SyncTools
@@ -30,10 +37,7 @@ from ._plan import PlannedCall as PlannedCall
 from ._plan import replay_script as replay_script
 from ._recorded import MIN_MATCH as MIN_MATCH
 from ._recorded import RecordedConversation as RecordedConversation
-from ._recorded import ReplayReport as ReplayReport
-from ._recorded import load_conversations as load_conversations
 from ._recorded import plan_from_openai_messages as plan_from_openai_messages
-from ._recorded import replay_conversations as replay_conversations
 from ._runner import MODES as MODES
 from ._runner import STRETCH_TOLERANCE as STRETCH_TOLERANCE
 from ._runner import DecodeModel as DecodeModel

@@ -22,8 +22,8 @@ from typing import Any
 
 import anyio
 
+from ._conversations import ReplayReport, load_conversations, replay_conversations
 from ._plan import Behaviour
-from ._recorded import ReplayReport, load_conversations, replay_conversations
 from ._runner import MODES, DecodeModel
 
 __all__ = ("main", "parser")

@@ -6,7 +6,7 @@ optionally the tool definitions it offered, and optionally each call's measured 
 :func:`plan_from_openai_messages` turns one conversation into a :class:`RecordedConversation`:
 a :class:`~asyncfc.replay.Plan` (one user turn per user message; the calls of the assistant
 messages that follow it), the recorded results, and a toolset of mock tools that return them.
-:func:`replay_conversations` replays every conversation in every mode with the same decode
+:func:`~asyncfc.replay.replay_conversations` replays every conversation in every mode with the same decode
 model and behaviour (:class:`~asyncfc.replay.Behaviour`), and returns the per-mode summary
 rows (time, speed-up, model requests, input and output tokens).
 
@@ -41,28 +41,17 @@ import copy
 import inspect
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
 
-from asyncfc._outcome import FinalAnswerPolicy, HoldPolicy
 from asyncfc._tools import Tool
 from asyncfc._toolset import Toolset
 
-from ._latency import Latency
-from ._plan import Behaviour, Plan, PlannedCall
-from ._runner import MODES, DecodeModel, Environment, ModeOutcome, replay_modes
-from ._summary import summarise
+from ._plan import Plan, PlannedCall
 
-__all__ = (
-    "MIN_MATCH",
-    "RecordedConversation",
-    "ReplayReport",
-    "load_conversations",
-    "plan_from_openai_messages",
-    "replay_conversations",
-)
+__all__ = ("MIN_MATCH", "RecordedConversation", "plan_from_openai_messages")
 
 MIN_MATCH = 4
 """Shortest string argument value that counts as copied from a result (shorter ones, such as
@@ -373,96 +362,3 @@ def _json_type(value: Any) -> str:
     if value is None:
         return "null"
     return "object"
-
-
-def load_conversations(text: str) -> list[dict[str, Any]]:
-    """Conversations from JSON (a list of conversations, or one) or JSONL (one a line).
-
-    A conversation is a list of messages or an object with ``messages`` and optionally
-    ``tools`` and ``latencies``."""
-    text = text.strip()
-    if not text:
-        return []
-    try:
-        data: Any = json.loads(text)
-    except ValueError:
-        data = [json.loads(line) for line in text.splitlines() if line.strip()]
-    else:
-        if isinstance(data, Mapping) or (
-            isinstance(data, list) and data and isinstance(data[0], Mapping) and "role" in data[0]
-        ):
-            data = [data]
-    out = []
-    for i, c in enumerate(data):
-        if isinstance(c, list):
-            c = {"messages": c}
-        if not isinstance(c, Mapping) or not isinstance(c.get("messages"), list):
-            raise ValueError(
-                f"conversation {i}: expected a list of messages or {{'messages': [...]}}"
-            )
-        out.append(dict(c))
-    return out
-
-
-@dataclass(kw_only=True)
-class ReplayReport:
-    """Every conversation's per-mode outcomes and the summary rows over them."""
-
-    outcomes: list[dict[str, ModeOutcome]] = field(default_factory=list)
-    rows: list[dict[str, Any]] = field(default_factory=list)
-    """:func:`~asyncfc.replay.summarise` rows: time, speed-up, requests, tokens per mode."""
-
-
-async def replay_conversations(
-    conversations: Sequence[Mapping[str, Any]],
-    *,
-    modes: Sequence[str] = ("sequential", "parallel", "async", "async_parallel"),
-    decode: DecodeModel | None = None,
-    behaviour: Behaviour | None = None,
-    final_answer: FinalAnswerPolicy = "label_aware",
-    hold: float = 0.0,
-    hold_for: HoldPolicy = "any",
-    default_latency: float = 1.0,
-    time_scale: float = 1.0,
-    labels: Mapping[str, Mapping[str, Iterable[str]]] | None = None,
-    assume_pure: bool = False,
-) -> ReplayReport:
-    """Replay each conversation (see :func:`load_conversations` for the shape) in every mode
-    of ``modes`` and summarise.  Run it under a fake clock for exact figures (see the module
-    docstring)."""
-    unknown = [m for m in modes if m not in MODES]
-    if unknown:
-        raise ValueError(f"unknown mode(s) {unknown}; choose from {', '.join(MODES)}")
-    report = ReplayReport()
-    for conversation in conversations:
-        recorded = plan_from_openai_messages(
-            conversation["messages"],
-            tools=conversation.get("tools"),
-            latencies=conversation.get("latencies"),
-            default_latency=default_latency,
-        )
-        if not recorded.plan.flat():
-            continue
-
-        def make_env(r: RecordedConversation = recorded) -> Environment:
-            toolset = r.toolset(labels=labels, assume_pure=assume_pure, time_scale=time_scale)
-            return Environment(toolset=toolset)
-
-        report.outcomes.append(
-            await replay_modes(
-                recorded.plan,
-                make_env,
-                modes=modes,
-                decode=decode,
-                latency=Latency(seconds=0.0),
-                time_scale=time_scale,
-                batching="independent",
-                behaviour=behaviour,
-                final_answer=final_answer,
-                hold=hold,
-                hold_for=hold_for,
-                system_prompt=recorded.system_prompt,
-            )
-        )
-    report.rows = summarise(report.outcomes)
-    return report
