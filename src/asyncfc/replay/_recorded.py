@@ -6,9 +6,9 @@ optionally the tool definitions it offered, and optionally each call's measured 
 :func:`plan_from_openai_messages` turns one conversation into a :class:`RecordedConversation`:
 a :class:`~asyncfc.replay.Plan` (one user turn per user message; the calls of the assistant
 messages that follow it), the recorded results, and a toolset of mock tools that return them.
-:func:`~asyncfc.replay.replay_conversations` replays every conversation in every mode with the same decode
-model and behaviour (:class:`~asyncfc.replay.Behaviour`), and returns the per-mode summary
-rows (time, speed-up, model requests, input and output tokens).
+:func:`~asyncfc.replay.replay_conversations` replays every conversation in every mode with
+the same decode model and behaviour (:class:`~asyncfc.replay.Behaviour`), and returns the
+per-mode summary rows (time, speed-up, model requests, input and output tokens).
 
 How dependencies are found.  A call *needs* an earlier call of the same conversation when one
 of its argument values (a string of at least :data:`MIN_MATCH` characters, or a number that
