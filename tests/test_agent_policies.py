@@ -96,7 +96,29 @@ def test_hold_is_bounded_by_its_grace_period() -> None:
     assert model_spans(run)[:2] == [(0, 1), (3, 4)]
 
 
-@pytest.mark.parametrize("bad", [{"final_answer": "maybe"}, {"hold": -1}])
+def test_hold_for_reads_never_waits_for_a_pending_write() -> None:
+    # r0 [0,1] calls w (write, 1 -> 4) and r (read, 1 -> 2).  r1 would start at 1.  With
+    # hold_for="reads" it waits for r only (2), not for w.
+    script = [
+        a.Reply(calls=[("w", {"x": 1}), ("r", {"x": 2})]),
+        a.Reply(text="done"),
+        a.Reply(text="done"),
+    ]
+    tools = [writer("w", 3), timed_tool("r", 1, reads=["other"], writes=())]
+    reads, _ = run_agent(script, tools, mode="async_parallel", hold=10, hold_for="reads")
+    assert model_spans(reads)[:2] == [(0, 1), (2, 3)]
+    # the answer at 3 leaves only w's successful write unseen: kept (label_aware default)
+    assert reads.model_requests == 2
+    anything, _ = run_agent(script, tools, mode="async_parallel", hold=10)
+    assert model_spans(anything)[:2] == [(0, 1), (2, 3)]  # r settles first either way
+    only_write = [a.Reply(calls=[("w", {"x": 1})]), a.Reply(text="done")]
+    run, _ = run_agent(only_write, [writer("w", 3)], mode="async", hold=10, hold_for="reads")
+    assert model_spans(run) == [(0, 1), (1, 2)]  # no read pending: asked at once
+    held, _ = run_agent(only_write, [writer("w", 3)], mode="async", hold=10)
+    assert model_spans(held) == [(0, 1), (4, 5)]  # hold_for="any" waits for the write
+
+
+@pytest.mark.parametrize("bad", [{"final_answer": "maybe"}, {"hold": -1}, {"hold_for": "writes"}])
 def test_invalid_policies_raise(bad: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match=next(iter(bad))):
         a.Agent(model=a.ScriptedModel(script=[]), toolset=a.Toolset(), **bad)

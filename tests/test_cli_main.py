@@ -42,3 +42,12 @@ def test_bad_arguments_exit_with_usage(argv: list[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         _cli.main(argv)
     assert exc.value.code == 2
+
+
+def test_replay_is_a_subcommand(capsys: pytest.CaptureFixture[str]) -> None:
+    from asyncfc._cli import main
+
+    with pytest.raises(SystemExit) as done:
+        main(["replay", "--help"])
+    assert done.value.code == 0
+    assert "usage: asyncfc replay" in capsys.readouterr().out

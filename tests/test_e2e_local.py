@@ -366,8 +366,8 @@ async def test_two_user_turns_in_async_parallel(chat: OpenAIChatModel) -> None:
         if isinstance(m, a.UserMessage) and m.content.endswith(add_up)
     )
     first_of_second = sum(isinstance(m, a.AssistantMessage) for m in run.messages[:at])
-    [request] = [iv for iv in run.trace.of_kind("model") if iv.turn == first_of_second]
-    ran_before = [iv for iv in run.trace.of_kind("tool") if iv.turn < first_of_second]
+    [request] = [iv for iv in run.trace.of_kind("model") if iv.request == first_of_second]
+    ran_before = [iv for iv in run.trace.of_kind("tool") if iv.request < first_of_second]
     assert all(iv.end <= request.start for iv in ran_before)
 
 

@@ -7,6 +7,7 @@ import re
 import pytest
 
 import asyncfc as a
+from asyncfc._futures import REFERENCE_PATTERN
 from asyncfc._protocol import (
     AWAIT_TOOL,
     PROMPT_ADDENDUM,
@@ -27,11 +28,6 @@ EXPECTED_ADDENDUM = (
     '- Finished results are delivered to you in a message starting with "Results of earlier '
     'calls".\n'
     "- Do not guess values you have not seen; refer to them by future id or await them."
-)
-
-RETURNS_FUTURE = (
-    " Returns a future id (e.g. future_3) immediately; the value is delivered later. "
-    "Any argument may be a future id."
 )
 
 
@@ -67,26 +63,51 @@ def test_delivery_text_format() -> None:
     assert text == "Results of earlier calls:\nfuture_1 = 42\nfuture_2 failed: boom"
 
 
-def test_schema_transform_widens_every_top_level_parameter() -> None:
+def test_schema_transform_widens_parameters_that_reject_references() -> None:
     original = TOOLS["search"].definition()
     widened = future_tool_definition(original)
     assert widened["name"] == "search"
-    assert widened["description"] == "Search the catalogue." + RETURNS_FUTURE
+    assert widened["description"] == "Search the catalogue."  # said once, in the addendum
     props = original["parameters"]["properties"]
     assert set(widened["parameters"]["properties"]) == set(props)
-    for name, schema in props.items():
-        any_of = widened["parameters"]["properties"][name]["anyOf"]
-        assert any_of[0] == schema
-        assert any_of[1]["type"] == "string"
-        assert any_of[1]["pattern"] == a._futures.REFERENCE_PATTERN
+    # A plain string already admits every reference: sent unchanged.
+    assert widened["parameters"]["properties"]["query"] == props["query"]
+    # An integer does not: widened with the reference branch.
+    any_of = widened["parameters"]["properties"]["limit"]["anyOf"]
+    assert any_of[0] == props["limit"]
+    assert any_of[1] == {"type": "string", "pattern": a._futures.REFERENCE_PATTERN}
     # Everything else in the object schema is kept, and the original is not modified.
     assert widened["parameters"].get("required") == original["parameters"].get("required")
     assert TOOLS["search"].definition() == original
 
 
+@pytest.mark.parametrize(
+    ("schema", "plain"),
+    [
+        ({"type": "string"}, True),
+        ({"type": "string", "description": "a path", "title": "Path"}, True),
+        ({"type": "string", "enum": ["a", "b"]}, False),
+        ({"type": "string", "pattern": "^[a-z]+$"}, False),
+        ({"type": "string", "maxLength": 4}, False),
+        ({"type": "string", "format": "date"}, False),
+        ({"type": ["string", "null"]}, False),
+        ({"anyOf": [{"type": "string"}]}, False),
+        ({"type": "integer"}, False),
+    ],
+)
+def test_only_schemas_that_reject_a_reference_are_widened(
+    schema: dict[str, object], plain: bool
+) -> None:
+    definition = {"name": "t", "parameters": {"type": "object", "properties": {"x": schema}}}
+    widened = future_tool_definition(definition)["parameters"]["properties"]["x"]
+    assert (widened == schema) is plain
+    if not plain:
+        assert widened == {"anyOf": [schema, {"type": "string", "pattern": REFERENCE_PATTERN}]}
+
+
 def test_schema_transform_without_description_or_parameters() -> None:
     widened = future_tool_definition({"name": "ping"})
-    assert widened == {"name": "ping", "description": RETURNS_FUTURE.strip(), "parameters": {}}
+    assert widened == {"name": "ping", "description": "", "parameters": {}}
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from trio.testing import MockClock
 import asyncfc as a
 from asyncfc.replay import (
     STRETCH_TOLERANCE,
+    Behaviour,
     Environment,
     Latency,
     ModeOutcome,
@@ -240,3 +241,89 @@ async def test_model_intervals_are_checked_against_their_scripted_durations() ->
     assert row["model_stretch_max"] == pytest.approx(1.25)
     assert seq.model_stretch() == pytest.approx([1.0] * n)
     assert STRETCH_TOLERANCE == 0.2
+
+
+# -- model behaviour: batching rate p, reference rate q, await first --------------------
+
+
+def _pure_toolset() -> a.Toolset:
+    def value() -> dict[str, Any]:
+        return {"id": "X1"}
+
+    def take(key: str) -> str:
+        return f"took {key}"
+
+    return a.Toolset(
+        [
+            a.tool(value, name="a", reads=(), writes=()),
+            a.tool(value, name="b", reads=(), writes=()),
+            a.tool(take, name="take", reads=(), writes=()),
+        ]
+    )
+
+
+def _ref_plan() -> Plan:
+    def arguments(index: int, futures: Any) -> dict[str, Any]:
+        if index == 2:
+            return {"key": f"{futures[0]}.id" if futures and 0 in futures else "X1"}
+        return {}
+
+    calls = [
+        PlannedCall(name="a", arguments={}),
+        PlannedCall(name="b", arguments={}),
+        PlannedCall(name="take", arguments={"key": "X1"}, uses=(0,)),
+    ]
+    return Plan(prompts=["go"], turns=[calls], arguments=arguments)
+
+
+@pytest.mark.parametrize(
+    ("rate", "expected"), [(1.0, [["a", "b"], ["take"]]), (0.0, [["a"], ["b"], ["take"]])]
+)
+async def test_batching_rate_bounds_what_one_response_carries(
+    rate: float, expected: list[list[str]]
+) -> None:
+    out = await _replay(
+        _ref_plan(), _pure_toolset, modes=["parallel"], behaviour=Behaviour(batching_rate=rate)
+    )
+    assert batches(out["parallel"].run) == expected
+
+
+def test_batching_draws_are_seeded_and_shared_by_modes() -> None:
+    half = Behaviour(batching_rate=0.5, seed=3)
+    draws = [half.batches(i) for i in range(200)]
+    assert draws == [Behaviour(batching_rate=0.5, seed=3).batches(i) for i in range(200)]
+    assert 60 < sum(draws) < 140  # about half, not all or none
+    with pytest.raises(ValueError, match="batching_rate"):
+        Behaviour(batching_rate=1.5)
+
+
+@pytest.mark.parametrize(("rate", "awaits"), [(1.0, 0), (0.0, 1)])
+async def test_reference_rate_chooses_reference_or_await(rate: float, awaits: int) -> None:
+    out = await _replay(
+        _ref_plan(),
+        _pure_toolset,
+        modes=["async_parallel"],
+        behaviour=Behaviour(reference_rate=rate),
+    )
+    run = out["async_parallel"].run
+    assert run.awaits == awaits
+    take = next(c for c in run.calls if c.name == "take")
+    assert ("future_1.id" in take.arguments) is (rate == 1.0)
+    assert not any(r.is_error for r in run.results.values())
+    assert run.results[take.id].content == "took X1"
+
+
+async def test_await_first_awaits_before_the_final_answer() -> None:
+    out = await _replay(
+        _ref_plan(),
+        _pure_toolset,
+        modes=["async_parallel"],
+        behaviour=Behaviour(await_first=True),
+        final_answer="reask",
+    )
+    run = out["async_parallel"].run
+    # a and b in one response, take by reference, then one await of every unseen future,
+    # then the answer: nothing is pending when it is written, so it is never asked again.
+    assert batches(run)[-1] == [a.AWAIT_TOOL_NAME]
+    assert run.model_requests == 4
+    assert run.stop_reasons == ["final"]

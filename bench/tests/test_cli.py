@@ -48,7 +48,27 @@ def test_bench_bfcl_writes_its_summaries(
     for row in rows.values():
         assert row["model_intervals"] == row["model_requests_mean"] > 0
         assert 0 <= row["stretched_model_intervals"] <= row["model_intervals"]
-    assert (tmp_path / "bfcl_multi_turn_base" / "summary.md").read_text().count("|") > 0
+        assert row["input_tokens_mean"] > 0
+        assert row["output_tokens_mean"] > 0
+    summary_md = (tmp_path / "bfcl_multi_turn_base" / "summary.md").read_text()
+    assert "| input tokens | output tokens |" in summary_md
+
+
+def test_fake_clock_runs_are_exact_and_repeatable(tmp_path: Path) -> None:
+    """Under MockClock every model interval lasts exactly its scripted time, and two runs of
+    the same settings give the same figures."""
+    rows = []
+    for name in ("one", "two"):
+        args = ["bench", "bfcl", "--limit", "2", "--clock", "fake", "--time-scale", "1"]
+        args += ["--batching-rate", "0.5", "--out", str(tmp_path / name)]
+        assert main(args) == 0
+        saved = json.loads((tmp_path / name / "bfcl_multi_turn_base" / "summary.json").read_text())
+        assert saved["settings"]["clock"] == "fake"
+        rows.append(saved["summary"])
+    assert rows[0] == rows[1]
+    for row in rows[0]:
+        assert row["stretched_model_intervals"] == 0
+        assert row["model_stretch_max"] == pytest.approx(1.0)
 
 
 def test_demo_with_a_served_model(server: Loopback, tmp_path: Path) -> None:
@@ -118,3 +138,14 @@ def test_a_provider_error_is_recorded_and_the_task_left_out(
 def test_bad_model_spec_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match="openai:<name>"):
         main(["demo", "--model", "gpt-4o", "--out", str(tmp_path)])
+
+
+def test_demo_writes_a_perfetto_trace_when_asked(tmp_path: Path) -> None:
+    from test_chrome import check_trace_events
+
+    args = ["demo", "--time-scale", "0.002", "--out", str(tmp_path), "--perfetto"]
+    assert main(args) == 0
+    doc = json.loads((tmp_path / "demo_timeline.trace.json").read_text())
+    check_trace_events(doc)
+    names = {e["args"]["name"] for e in doc["traceEvents"] if e["name"] == "process_name"}
+    assert names == {"sequential", "parallel", "async", "async_parallel", "async_nolabels"}

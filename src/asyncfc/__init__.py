@@ -43,6 +43,7 @@ from ._observe import RunObserver as RunObserver
 from ._outcome import AgentRun as AgentRun
 from ._outcome import EarlyDispatch as EarlyDispatch
 from ._outcome import FinalAnswerPolicy as FinalAnswerPolicy
+from ._outcome import HoldPolicy as HoldPolicy
 from ._outcome import StopReason as StopReason
 from ._protocol import AWAIT_TOOL_NAME as AWAIT_TOOL_NAME
 from ._protocol import PROMPT_ADDENDUM as PROMPT_ADDENDUM
@@ -92,6 +93,7 @@ __all__ = (
     "FutureReferenceError",
     "FutureState",
     "FuturesSession",
+    "HoldPolicy",
     "Input",
     "Interval",
     "Isolation",

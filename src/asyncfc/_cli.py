@@ -24,6 +24,12 @@ def _positive(text: str) -> float:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="asyncfc", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser(
+        "replay",
+        add_help=False,
+        help="replay recorded conversations in every mode: time, model requests, tokens "
+        "(asyncfc replay --help)",
+    )
     proxy = sub.add_parser(
         "mcp-proxy",
         help="an MCP server in front of other MCP servers, adding futures",
@@ -104,7 +110,12 @@ def _mcp_proxy(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``asyncfc`` command; returns the exit status."""
-    args = _parser().parse_args(argv)
+    given = list(sys.argv[1:] if argv is None else argv)
+    if given[:1] == ["replay"]:  # its own parser: asyncfc.replay's command line
+        from .replay._command import main as replay
+
+        return replay(given[1:])
+    args = _parser().parse_args(given)
     if args.command == "mcp-proxy":
         return _mcp_proxy(args)
     raise AssertionError(f"unhandled command {args.command!r}")  # pragma: no cover

@@ -25,7 +25,7 @@ from ._calls import ToolCall, ToolResult
 from ._futures import parse_future_number
 from ._invoke import ArgumentsError, decode_arguments, error_result
 from ._labels import UNLABELLED
-from ._outcome import FinalAnswerPolicy
+from ._outcome import FinalAnswerPolicy, HoldPolicy
 from ._protocol import (
     await_text,
     delivery_text,
@@ -79,22 +79,33 @@ class Delivery:
         unseen = self.unseen()
         if not unseen or policy == "reask":
             return bool(unseen)
-        toolset = self.scheduler.toolset
-        for f in unseen:
-            tool = toolset.get(f.call.name)
-            if f.result is None or f.result.is_error or tool is None:
-                return True
-            if tool.access is UNLABELLED or not tool.access.writes:
-                return True
-        return False
+        return any(f.result is None or f.result.is_error or self.may_be_read(f) for f in unseen)
 
-    async def hold(self, seconds: float) -> None:
-        """Wait up to ``seconds`` for a future to settle when futures are pending and the
-        model has nothing unseen to read (a request now would bring it nothing new)."""
+    def may_be_read(self, future: Future) -> bool:
+        """Whether the model may need ``future``'s value: its tool reads (declares no
+        writes), has no labels, or is unknown.  A tool that declares writes is called for its
+        effect; only its failure is news."""
+        tool = self.scheduler.toolset.get(future.call.name)
+        return tool is None or tool.access is UNLABELLED or not tool.access.writes
+
+    async def hold(self, seconds: float, policy: HoldPolicy = "any") -> None:
+        """Wait up to ``seconds`` when futures are pending and the model has nothing unseen
+        to read (a request now would bring it nothing new).  ``"any"``: until one future
+        settles.  ``"reads"``: only while a future whose value the model may need
+        (:meth:`may_be_read`) is pending, until one of those settles; pending writes never
+        hold a request."""
         if self.unseen() or not self.scheduler.pending:
             return
+        if policy == "any":
+            with anyio.move_on_after(seconds):
+                await self.scheduler.wait_progress()
+            return
+        waiting = [f for f in self.scheduler.pending if self.may_be_read(f)]
+        if not waiting:
+            return
         with anyio.move_on_after(seconds):
-            await self.scheduler.wait_progress()
+            while not any(f.result is not None for f in waiting):
+                await self.scheduler.wait_progress()
 
     def forget_awaits(self) -> None:
         """Start a new user turn: earlier awaits are covered by the user-turn barrier."""

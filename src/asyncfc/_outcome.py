@@ -9,7 +9,7 @@ from ._calls import ToolCall, ToolResult
 from ._messages import Message
 from ._trace import Trace
 
-__all__ = ("AgentRun", "EarlyDispatch", "FinalAnswerPolicy", "StopReason")
+__all__ = ("AgentRun", "EarlyDispatch", "FinalAnswerPolicy", "HoldPolicy", "StopReason")
 
 EarlyDispatch = Literal["all", "read_only"]
 """Which streamed calls start before the response ends: all of them, or read-only ones up to
@@ -17,6 +17,10 @@ the first call that writes."""
 
 FinalAnswerPolicy = Literal["reask", "label_aware"]
 """What a final answer given while futures were pending costs (see the module docstring)."""
+
+HoldPolicy = Literal["any", "reads"]
+"""Which pending futures ``Agent(hold=...)`` waits for: any of them, or only those whose
+value the model may need (a tool that reads, or has no labels)."""
 
 StopReason = Literal["final", "max_requests", "return_direct"]
 """Why a user turn ended: a final answer, the request bound, or a ``return_direct`` batch."""

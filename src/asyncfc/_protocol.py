@@ -5,11 +5,15 @@ The protocol uses only the standard function-calling messages:
 * **A call's result** is the normal tool-result message.  Its content is the stable text
   ``future_<n> (pending)``: the same bytes whatever the timing, so transcripts are
   reproducible and provider prompt caches keep hitting.
-* **Schemas** are widened (:func:`future_tool_definition`): each description gains one
-  sentence saying the call returns a future id at once, and each top-level parameter becomes
+* **Schemas** are widened (:func:`future_tool_definition`): each top-level parameter that
+  does not already accept any string becomes
   ``{"anyOf": [<original schema>, <future reference>]}`` where the reference branch is
-  ``{"type": "string", "pattern": REFERENCE_PATTERN}``.  ``anyOf`` is accepted by OpenAI
-  (non-strict function calling), Anthropic and llama.cpp's JSON-schema grammars.  asyncfc's
+  ``{"type": "string", "pattern": REFERENCE_PATTERN}``.  A plain string parameter (no enum,
+  pattern, format or length) already admits every reference and is sent unchanged; how to
+  write references, and that every call returns a future id at once, is said once, in
+  :data:`PROMPT_ADDENDUM`, not per parameter or per tool description (that repetition was
+  most of the async modes' extra input tokens on every request).  ``anyOf`` is accepted by
+  OpenAI (non-strict function calling), Anthropic and llama.cpp's JSON-schema grammars.  asyncfc's
   adapters send non-strict schemas; under OpenAI strict mode every branch must itself be
   strict-valid, so strict users must keep their original schemas strict-valid.
   Arguments are validated against the *original* schema after references are resolved.
@@ -128,16 +132,21 @@ def await_text(lines: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
-_REFERENCE_SCHEMA = {
-    "type": "string",
-    "pattern": REFERENCE_PATTERN,
-    "description": "a future id, optionally with a field path (future_3.items[0].id)",
-}
+_REFERENCE_SCHEMA = {"type": "string", "pattern": REFERENCE_PATTERN}
 
-_RETURNS_FUTURE = (
-    " Returns a future id (e.g. future_3) immediately; the value is delivered later. "
-    "Any argument may be a future id."
-)
+_ANNOTATIONS = frozenset({"type", "description", "title", "default", "examples"})
+"""Keys that do not restrict a string schema: one made of these only accepts every reference."""
+
+
+def accepts_any_string(schema: Any) -> bool:
+    """Whether ``schema`` is a plain string schema (``type`` ``"string"`` and nothing that
+    restricts it: no enum, pattern, format or length), which already admits every reference,
+    so widening it would only add tokens."""
+    return (
+        isinstance(schema, Mapping)
+        and schema.get("type") == "string"
+        and set(schema) <= _ANNOTATIONS
+    )
 
 
 def future_tool_definition(definition: Mapping[str, Any]) -> dict[str, Any]:
@@ -146,12 +155,14 @@ def future_tool_definition(definition: Mapping[str, Any]) -> dict[str, Any]:
     props = params.get("properties")
     if isinstance(props, dict):
         params["properties"] = {
-            name: {"anyOf": [schema, dict(_REFERENCE_SCHEMA)]} for name, schema in props.items()
+            name: schema
+            if accepts_any_string(schema)
+            else {"anyOf": [schema, dict(_REFERENCE_SCHEMA)]}
+            for name, schema in props.items()
         }
-    description = (definition.get("description") or "").rstrip()
     return {
         "name": definition["name"],
-        "description": f"{description}{_RETURNS_FUTURE}".strip(),
+        "description": definition.get("description") or "",
         "parameters": params,
     }
 

@@ -101,10 +101,13 @@ def test_strings_with_a_shape_are_left_alone(shaped: dict[str, Any]) -> None:
 
 def test_anyof_branches_are_bounded_and_the_reference_branch_kept() -> None:
     widened = future_tool_definition(SEARCH)
-    query = BOUNDS.schema(widened["parameters"])["properties"]["query"]
-    own, reference = query["anyOf"]
-    assert own["maxLength"] == 40
-    assert reference == widened["parameters"]["properties"]["query"]["anyOf"][1]
+    bounded = BOUNDS.schema(widened["parameters"])["properties"]
+    own, reference = bounded["tags"]["anyOf"]
+    assert own["maxItems"] == BOUNDS.max_items
+    assert reference == widened["parameters"]["properties"]["tags"]["anyOf"][1]
+    # A plain string is sent unwidened (it already admits a reference); its bound applies to
+    # a reference written there too.
+    assert bounded["query"] == {"type": "string", "description": "free text", "maxLength": 40}
 
 
 def test_definitions_are_copied_never_mutated() -> None:

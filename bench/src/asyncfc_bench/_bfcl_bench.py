@@ -93,10 +93,13 @@ async def run_bfcl_task(
     time_scale: float,
     batching: BatchingPolicy = "independent",
     sync_tools: SyncTools = "thread",
+    **options: Any,
 ) -> tuple[dict[str, ModeOutcome], int]:
     """Replay ``entry`` in every mode; each outcome's ``extra`` has the checker's verdict
     (``accurate``), the final state and whether it equals the sequential run's.
-    ``sync_tools="loop"`` is for fake clocks only (:func:`asyncfc.replay.with_latency`)."""
+    ``sync_tools="loop"`` is for fake clocks only (:func:`asyncfc.replay.with_latency`);
+    ``options`` go to :func:`asyncfc.replay.replay_modes` (``behaviour``, ``final_answer``,
+    ``hold``)."""
     plan, dependent = bfcl_plan(entry)
 
     def make_env() -> Environment:
@@ -121,6 +124,7 @@ async def run_bfcl_task(
         time_scale=time_scale,
         batching=batching,
         sync_tools=sync_tools,
+        **options,
     )
     reference = outcomes.get("sequential")
     for o in outcomes.values():

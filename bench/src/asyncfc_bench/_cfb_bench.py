@@ -70,7 +70,10 @@ def cfb_plan(sequence: CfbSequence) -> Plan:
         if futures is None:
             return sequence.resolved_arguments(index)
         return convert_references(
-            sequence, index, lambda producer, path: f"{futures[producer]}{_join(path)}"
+            sequence,
+            index,
+            lambda producer, path: f"{futures[producer]}{_join(path)}",
+            keep=futures.__contains__,
         )
 
     return Plan(prompts=[sequence.input], turns=[calls], arguments=arguments)
@@ -89,9 +92,11 @@ async def run_cfb_sequence(
     time_scale: float,
     batching: BatchingPolicy = "independent",
     sync_tools: SyncTools = "thread",
+    **options: Any,
 ) -> dict[str, ModeOutcome]:
     """Replay ``sequence`` in every mode; each outcome's ``extra`` says whether every call
-    found its recorded counterpart (``accurate``) and the first errors."""
+    found its recorded counterpart (``accurate``) and the first errors.  ``options`` go to
+    :func:`asyncfc.replay.replay_modes` (``behaviour``, ``final_answer``, ``hold``)."""
     specs = load_complexfuncbench_specs()
     plan = cfb_plan(sequence)
 
@@ -125,4 +130,5 @@ async def run_cfb_sequence(
         time_scale=time_scale,
         batching=batching,
         sync_tools=sync_tools,
+        **options,
     )

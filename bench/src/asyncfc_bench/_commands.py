@@ -17,8 +17,9 @@ import json
 import statistics
 import time
 from pathlib import Path
+from typing import Any
 
-from asyncfc.replay import MODES, DecodeModel, Latency
+from asyncfc.replay import MODES, Behaviour, DecodeModel, Latency
 
 from ._report import (
     LIVE_BOUNDS,
@@ -30,7 +31,16 @@ from ._report import (
     table,
 )
 
-__all__ = ("MODE_HELP", "bench_bfcl", "bench_cfb", "demo", "live_run", "options", "settle_heap")
+__all__ = (
+    "MODE_HELP",
+    "bench_bfcl",
+    "bench_cfb",
+    "demo",
+    "live_run",
+    "options",
+    "replay_options",
+    "settle_heap",
+)
 
 MODE_HELP = ",".join(MODES)
 """The ``--modes`` default: every mode."""
@@ -48,6 +58,23 @@ def settle_heap() -> None:
     frozen is freed until exit, which the suite would not have freed anyway."""
     gc.collect()
     gc.freeze()
+
+
+def replay_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The replay's behaviour and final-answer options the command line asks for, and the
+    sync-tool path its clock needs."""
+    return {
+        "behaviour": Behaviour(
+            batching_rate=args.batching_rate,
+            reference_rate=args.reference_rate,
+            await_first=args.await_first,
+            seed=args.seed,
+        ),
+        "final_answer": args.final_answer,
+        "hold": args.hold,
+        "hold_for": args.hold_for,
+        "sync_tools": "loop" if args.clock == "fake" else "thread",
+    }
 
 
 def options(args: argparse.Namespace) -> tuple[DecodeModel, Latency, list[str]]:
@@ -68,7 +95,7 @@ async def demo(args: argparse.Namespace) -> int:
 
     from ._bfcl_bench import run_bfcl_task
     from ._bfcl_data import load_multi_turn
-    from ._timeline import plot_timelines
+    from ._timeline import perfetto_traces, plot_timelines
 
     console = Console(width=160)
     decode, latency, modes = options(args)
@@ -84,10 +111,15 @@ async def demo(args: argparse.Namespace) -> int:
     )
     started = time.perf_counter()
     outcomes, dependent = await run_bfcl_task(
-        entry, modes=modes, decode=decode, latency=latency, time_scale=args.time_scale
+        entry,
+        modes=modes,
+        decode=decode,
+        latency=latency,
+        time_scale=args.time_scale,
+        **replay_options(args),
     )
     rows = summarise([outcomes])
-    console.print(table(f"{entry.id}: every mode, side by side", rows))
+    console.print(table(f"{entry.id}: every mode, side by side", rows, short=not args.full))
     console.print(
         f"Information dependencies in the ground truth: {dependent}; states equal to the "
         "sequential run: "
@@ -99,6 +131,12 @@ async def demo(args: argparse.Namespace) -> int:
         args.out / "demo_timeline.png",
         title=f"BFCL {entry.id}: decode (M) and tool (E) intervals per mode",
     )
+    if args.perfetto:
+        perfetto = args.out / "demo_timeline.trace.json"
+        perfetto.write_text(
+            json.dumps(perfetto_traces({m: o.run.trace for m, o in outcomes.items()}))
+        )
+        console.print(f"Perfetto / chrome://tracing: {perfetto}")
     (args.out / "demo.json").write_text(
         json.dumps(
             {
@@ -122,7 +160,7 @@ async def bench_bfcl(args: argparse.Namespace) -> int:
 
     from ._bfcl_bench import run_bfcl_task
     from ._bfcl_data import load_multi_turn
-    from ._timeline import plot_timelines
+    from ._timeline import perfetto_traces, plot_timelines
 
     console = Console(width=160)
     decode, latency, modes = options(args)
@@ -143,6 +181,7 @@ async def bench_bfcl(args: argparse.Namespace) -> int:
                 latency=latency,
                 time_scale=args.time_scale,
                 batching=args.batching,
+                **replay_options(args),
             )
             dependent_total += dependent
             tasks.append(outcomes)
@@ -183,6 +222,9 @@ async def bench_bfcl(args: argparse.Namespace) -> int:
                 out_dir / f"timeline_{tag}.png",
                 title=f"{entries[i].id} ({tag} async_parallel speed-up: {speed[i]:.2f}×)",
             )
+            if args.perfetto:
+                doc = perfetto_traces({m: o.run.trace for m, o in tasks[i].items()})
+                (out_dir / f"timeline_{tag}.trace.json").write_text(json.dumps(doc))
         console.print(
             f"median async_parallel speed-up {statistics.median(speed):.3f}×; outputs in {out_dir}"
         )
@@ -217,6 +259,7 @@ async def bench_cfb(args: argparse.Namespace) -> int:
                     latency=latency,
                     time_scale=args.time_scale,
                     batching=args.batching,
+                    **replay_options(args),
                 )
             )
             progress.advance(bar)
@@ -249,7 +292,7 @@ async def live_run(args: argparse.Namespace) -> int:
         open_model,
         run_bfcl_live,
     )
-    from ._timeline import plot_timelines
+    from ._timeline import perfetto_traces, plot_timelines
 
     console = Console(width=160)
     _, latency, modes = options(args)
@@ -321,6 +364,9 @@ async def live_run(args: argparse.Namespace) -> int:
             out_dir / f"timeline_{tag}.png",
             title=f"{ids[i]} with {args.model} ({tag})",
         )
+        if args.perfetto:
+            doc = perfetto_traces({m: o.run.trace for m, o in tasks[i].items()})
+            (out_dir / f"timeline_{tag}.trace.json").write_text(json.dumps(doc))
     (out_dir / "summary.json").write_text(json.dumps(rows, indent=1, default=str))
     console.print(f"Outputs in {out_dir}")
     return 0 if tasks or not entries else 1

@@ -222,10 +222,15 @@ def load_complexfuncbench_specs() -> dict[str, dict[str, Any]]:
 
 
 def convert_references(
-    sequence: CfbSequence, index: int, to_ref: Callable[[int, str], str]
+    sequence: CfbSequence,
+    index: int,
+    to_ref: Callable[[int, str], str],
+    *,
+    keep: Callable[[int], bool] | None = None,
 ) -> dict[str, Any]:
     """Call ``index``'s arguments with every ``"$varK.path$"`` replaced by
-    ``to_ref(producer_call_index, canonical_path)``.
+    ``to_ref(producer_call_index, canonical_path)``; a reference whose producer ``keep``
+    rejects is replaced by the recorded value instead (the model copied it).
 
     ``canonical_path`` is written with ``.key`` and ``[i]`` steps and no leading dot
     (``"data[0].id"``); where the recorded data applies a key to a list, the first element is
@@ -240,6 +245,8 @@ def convert_references(
             if ref is None:
                 return value
             producer = next(i for r, i in call.references if r == ref)
+            if keep is not None and not keep(producer):
+                return copy.deepcopy(resolve_path(sequence.calls[producer].response, ref.path))
             canonical, _ = _canonical(sequence.calls[producer].response, ref.path)
             return to_ref(producer, format_path(canonical))
         if isinstance(value, list):

@@ -50,8 +50,29 @@ LIVE_BOUNDS: list[_Column] = [("trace_bound_mean", "R (own trace)", "{:.3f}")]
 """A real model's run has no plan, so only each trace's own bound is known."""
 
 
-def table(title: str, rows: list[dict[str, Any]], bounds: list[_Column] = _REPLAY_BOUNDS) -> Any:
-    """The printed summary: one row per mode (rows of :func:`asyncfc.replay.summarise`)."""
+_SHORT: list[_Column] = [
+    ("mode", "mode", "{}"),
+    ("wall_mean", "time s", "{:.2f}"),
+    ("speedup_mean", "speed-up ×", "{:.2f}"),
+    ("model_requests_mean", "requests", "{:.1f}"),
+    ("input_tokens_mean", "input tok", "{:,.0f}"),
+    ("output_tokens_mean", "output tok", "{:,.0f}"),
+    ("accuracy", "accuracy", "{:.0%}"),
+]
+"""The demo's table: time, speed-up and cost, nothing a newcomer has to look up."""
+
+
+def table(
+    title: str,
+    rows: list[dict[str, Any]],
+    bounds: list[_Column] = _REPLAY_BOUNDS,
+    *,
+    short: bool = False,
+) -> Any:
+    """The printed summary: one row per mode (rows of :func:`asyncfc.replay.summarise`);
+    ``short`` keeps time, speed-up, cost and accuracy only."""
+    if short:
+        return _render(title, rows, _SHORT)
     columns = [
         ("mode", "mode", "{}"),
         ("wall_mean", "time s", "{:.2f}"),
@@ -62,6 +83,8 @@ def table(title: str, rows: list[dict[str, Any]], bounds: list[_Column] = _REPLA
         ("parallel_saved_mean", "parallel saved s", "{:.2f}"),
         ("accuracy", "accuracy", "{:.0%}"),
         ("model_requests_mean", "requests", "{:.1f}"),
+        ("input_tokens_mean", "input tok", "{:,.0f}"),
+        ("output_tokens_mean", "output tok", "{:,.0f}"),
         ("awaits_total", "awaits", "{}"),
         ("stretched_model_intervals", "stretched M", "{}"),
         ("model_stretch_max", "max stretch ×", "{:.1f}"),
@@ -76,6 +99,8 @@ def mode_record(outcome: Any, *extra_keys: str) -> dict[str, Any]:
         "accurate": outcome.extra["accurate"],
         **{key: outcome.extra[key] for key in extra_keys},
         "model_requests": outcome.run.model_requests,
+        "input_tokens": outcome.metrics.input_tokens,
+        "output_tokens": outcome.metrics.output_tokens,
         "awaits": outcome.run.awaits,
         "stretched_model_intervals": outcome.stretched_model_intervals,
         "trace": outcome.run.trace.to_dict(),
@@ -120,8 +145,9 @@ def markdown(
     head = (
         "| mode | speed-up (mean) | speed-up (median) | vs parallel (mean) "
         "| vs parallel (median) | R_task | eff (R_task) | R_turn | eff (R_turn) "
-        "| overlap saved s | parallel saved s | accuracy | requests | awaits | stretched M |\n"
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+        "| overlap saved s | parallel saved s | accuracy | requests | input tokens "
+        "| output tokens | awaits | stretched M |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
     )
     lines = [
         f"| {r['mode']} | {r['speedup_mean']:.3f} | {r['speedup_median']:.3f} "
@@ -129,6 +155,7 @@ def markdown(
         f"| {r['r_task_mean']:.3f} | {r['efficiency_task_mean']:.3f} | {r['r_turn_mean']:.3f} "
         f"| {r['efficiency_turn_mean']:.3f} | {r['overlap_saved_mean']:.3f} "
         f"| {r['parallel_saved_mean']:.3f} | {r['accuracy']:.1%} | {r['model_requests_mean']:.2f} "
+        f"| {r['input_tokens_mean']:.0f} | {r['output_tokens_mean']:.0f} "
         f"| {r['awaits_total']} | {r['stretched_model_intervals']} |"
         for r in rows
     ]
@@ -137,7 +164,12 @@ def markdown(
         f"# {name or 'BFCL ' + args.category}: {n} tasks\n\n`asyncfc-bench {cmd}`\n\n"
         f"Tool latency {args.latency:g} s ({args.latency_kind}), decode {args.ttft:g} s TTFT + "
         f"{args.tps:g} tok/s, time scale {args.time_scale:g}, batching "
-        f"{getattr(args, 'batching', 'independent')}. Information dependencies: {dep}.\n\n"
+        f"{getattr(args, 'batching', 'independent')}, p={getattr(args, 'batching_rate', 1.0):g}, "
+        f"q={getattr(args, 'reference_rate', 1.0):g}, await first "
+        f"{getattr(args, 'await_first', False)}, final answer "
+        f"{getattr(args, 'final_answer', 'label_aware')}, hold {getattr(args, 'hold', 0.0):g} s "
+        f"({getattr(args, 'hold_for', 'any')}), "
+        f"clock {getattr(args, 'clock', 'real')}. Information dependencies: {dep}.\n\n"
         + head
         + "\n".join(lines)
         + "\n"

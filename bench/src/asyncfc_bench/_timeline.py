@@ -13,9 +13,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from asyncfc import Interval, Trace
+from asyncfc import Interval, Trace, chrome_trace
 
-__all__ = ("EdgeKind", "edges", "plot_timelines", "timeline_figure")
+__all__ = ("EdgeKind", "edges", "perfetto_traces", "plot_timelines", "timeline_figure")
 
 
 def _lanes(intervals: list[Interval]) -> dict[int, int]:
@@ -137,3 +137,17 @@ def timeline_figure(traces: Mapping[str, Trace], *, title: str = "") -> Any:
         fig.suptitle(title, x=0.01, ha="left")
     fig.tight_layout(rect=(0, 0.07, 1, 0.97))
     return fig
+
+
+def perfetto_traces(traces: Mapping[str, Trace]) -> dict[str, object]:
+    """One Chrome trace-event document (Perfetto, ``chrome://tracing``) holding every mode's
+    trace as a process of its own (``asyncfc.chrome_trace`` per mode; process and flow ids
+    renumbered so the modes never share one)."""
+    events: list[dict[str, object]] = []
+    for pid, (label, trace) in enumerate(traces.items(), start=1):
+        for event in chrome_trace(trace, name=label)["traceEvents"]:
+            moved = {**event, "pid": pid}
+            if "id" in moved:
+                moved["id"] = f"{pid}-{moved['id']}"
+            events.append(moved)
+    return {"traceEvents": events, "displayTimeUnit": "ms"}

@@ -12,6 +12,7 @@ import argparse
 import gc
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import anyio
 
@@ -42,6 +43,54 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("--tps", type=float, default=80.0, help="output tokens/s (80)")
         sp.add_argument("--modes", default=MODE_HELP)
         sp.add_argument("--out", type=Path, default=Path("results"))
+        sp.add_argument(
+            "--perfetto",
+            action="store_true",
+            help="also write each timeline as Chrome trace-event JSON (Perfetto, chrome://tracing)",
+        )
+        g = sp.add_argument_group("replayed model behaviour and final-answer policy")
+        g.add_argument(
+            "--batching-rate",
+            type=float,
+            default=1.0,
+            help="p: share of batchable calls the model puts into one response (1)",
+        )
+        g.add_argument(
+            "--reference-rate",
+            type=float,
+            default=1.0,
+            help="q: share of reachable dependencies passed as future references (1)",
+        )
+        g.add_argument(
+            "--await-first",
+            action="store_true",
+            help="async modes: the model awaits unseen results before answering",
+        )
+        g.add_argument(
+            "--final-answer",
+            choices=["reask", "label_aware"],
+            default="label_aware",
+            help="Agent(final_answer=...) (label_aware)",
+        )
+        g.add_argument(
+            "--hold",
+            type=float,
+            default=0.0,
+            help="Agent(hold=...) in seconds before the time scale (0)",
+        )
+        g.add_argument(
+            "--hold-for",
+            choices=["any", "reads"],
+            default="any",
+            help="Agent(hold_for=...): which pending futures --hold waits for (any)",
+        )
+        g.add_argument(
+            "--clock",
+            choices=["real", "fake"],
+            default="real",
+            help="fake: trio's MockClock, sync tools on the loop; times are the "
+            "scripted ones exactly, CPU time counts as zero",
+        )
 
     def live_options(sp: argparse.ArgumentParser) -> None:
         g = sp.add_argument_group("real model (instead of the replay)")
@@ -63,6 +112,7 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="replay one BFCL multi-turn task in every mode")
     demo.add_argument("--task", default="multi_turn_base_0")
+    demo.add_argument("--full", action="store_true", help="every column, not the short table")
     common(demo, scale=0.1)
     live_options(demo)
 
@@ -100,15 +150,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     live = getattr(args, "model", None) is not None
     if args.time_scale is None:
         args.time_scale = 1.0 if live else args.replay_time_scale
+    if getattr(args, "clock", "real") == "fake" and not live:
+        from trio.testing import MockClock
+
+        def run(fn: Any, a: argparse.Namespace) -> int:
+            result: int = anyio.run(
+                fn, a, backend="trio", backend_options={"clock": MockClock(autojump_threshold=0)}
+            )
+            return result
+    else:
+
+        def run(fn: Any, a: argparse.Namespace) -> int:
+            result: int = anyio.run(fn, a)
+            return result
+
     try:
         if live:
             return anyio.run(live_run, args)
         if args.command == "demo":
-            return anyio.run(demo, args)
+            return run(demo, args)
         if args.suite == "bfcl":
-            return anyio.run(bench_bfcl, args)
+            return run(bench_bfcl, args)
         if args.suite == "complexfuncbench":
-            return anyio.run(bench_cfb, args)
+            return run(bench_cfb, args)
         return 2  # pragma: no cover - argparse rejects anything else
     finally:
         gc.unfreeze()

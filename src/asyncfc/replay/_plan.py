@@ -30,6 +30,27 @@ runtime would order conflicting calls for it.
   rendered by the plan's ``arguments`` hook: future references in the async modes, the
   concrete values in the others.
 
+Model behaviour (:class:`Behaviour`), explicit and seeded, the same for every mode:
+
+* ``batching_rate`` (p): the share of batchable calls the model actually adds to the current
+  response.  Each call that *could* join the batch (independent, needing nothing from it)
+  joins it with probability p; otherwise the response ends before it.  p=1 is the
+  ``independent`` batching above; p=0 is one call per response.  The draw is keyed by the
+  seed, the plan's prompts and the call's plan index, so ``parallel`` and ``async_parallel``
+  make the same choice for the same call, and different tasks draw independently.
+* ``reference_rate`` (q): the share of ``uses`` (results reachable by a path, passed by
+  reference) that the async modes express as a future reference with field selection; the
+  rest are treated as ``needs``: the model awaits the producer and copies the value (the
+  plan's ``arguments`` hook receives only the futures kept as references).  Keyed by seed,
+  plan, call and producer.  A result the model has already read (delivered or awaited) is
+  copied, whatever the draw: references are for values the model has not seen (the
+  protocol's prompt says so), and a copied number is shorter to write than its reference.
+  Sync modes always copy values.
+* ``await_first``: in the async modes, before its final answer the model calls
+  ``await_future`` on every future of the turn it has not seen (the behaviour a prompt
+  such as "await what you need before answering" asks for), so no answer is written while
+  results are pending.
+
 Every user turn ends with a fixed final answer; when the loop offers an extra request to show
 late results, the replay answers with the same text.
 """
@@ -37,6 +58,7 @@ late results, the replay answers with the same text.
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -50,6 +72,7 @@ __all__ = (
     "BATCHING_POLICIES",
     "ArgumentsHook",
     "BatchingPolicy",
+    "Behaviour",
     "ConflictTest",
     "Plan",
     "PlannedCall",
@@ -81,6 +104,43 @@ ConflictTest = Callable[["PlannedCall", "PlannedCall"], bool]
 
 ArgumentsHook = Callable[[int, Mapping[int, str] | None], Mapping[str, Any]]
 """(plan index, future ids by plan index, or None in the sync modes) → the call's arguments."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Behaviour:
+    """How the replayed model behaves, beyond what the mode allows (see the module docstring).
+
+    The defaults are the replay's earlier behaviour: full batching, every ``uses`` passed by
+    reference, final answers written whenever the plan is done."""
+
+    batching_rate: float = 1.0
+    """p: probability that a batchable call joins the current response."""
+    reference_rate: float = 1.0
+    """q: probability that a ``uses`` dependency is sent as a future reference (async modes)."""
+    await_first: bool = False
+    """Async modes: await every unseen future of the turn before the final answer."""
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("batching_rate", "reference_rate"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be within [0, 1], got {value!r}")
+
+    def draw(self, *key: object) -> float:
+        """A uniform number in [0, 1) fixed by the seed and ``key``."""
+        return random.Random(repr((self.seed, *key))).random()
+
+    def batches(self, index: int, task: str = "") -> bool:
+        """Whether batchable call ``index`` (of the plan identified by ``task``) joins the
+        current response."""
+        return self.batching_rate >= 1.0 or self.draw("batch", task, index) < self.batching_rate
+
+    def references(self, index: int, producer: int, task: str = "") -> bool:
+        """Whether call ``index`` passes ``producer``'s result by reference."""
+        return self.reference_rate >= 1.0 or self.draw("ref", task, index, producer) < (
+            self.reference_rate
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -153,14 +213,17 @@ def replay_script(
     *,
     batching: BatchingPolicy = "independent",
     conflicts: ConflictTest | None = None,
+    behaviour: Behaviour | None = None,
 ) -> Callable[[ScriptView], Reply]:
     """A script that plays ``plan`` as a model would under ``policy`` (see the module
-    docstring): with futures it awaits what it must read; with parallel calls it batches.
+    docstring): with futures it awaits what it must read; with parallel calls it batches,
+    as far as ``behaviour`` says.
 
     ``conflicts`` is required by the ``"independent"`` policy in the batching modes (there
     is no safe guess: treating every pair as independent is the ``"greedy"`` policy)."""
     if batching not in BATCHING_POLICIES:
         raise ValueError(f"unknown batching policy {batching!r}")
+    behaviour = behaviour or Behaviour()
     calls = plan.flat()
     bounds: list[int] = []
     total = 0
@@ -175,29 +238,48 @@ def replay_script(
     if batches and batching == "independent" and conflicts is None:
         raise ValueError("batching='independent' needs a conflicts test")
     conflict = conflicts if batching == "independent" and batches else None
+    # Draws are keyed by the plan too (its prompts), so tasks do not share their choices.
+    task = "\n".join(plan.prompts)
+    # Per call: the uses passed by reference (async modes), and what it must have seen.
+    refs = [
+        {j for j in c.uses if is_async and behaviour.references(i, j, task)}
+        for i, c in enumerate(calls)
+    ]
+    needs = [set(c.needs) | (set(c.uses) - refs[i]) for i, c in enumerate(calls)]
+    awaited_turns: set[int] = set()
 
-    def arguments(index: int, fid: Mapping[int, str]) -> str:
+    def arguments(index: int, fid: Mapping[int, str], seen: set[int]) -> str:
         if plan.arguments is None:
             return json.dumps(dict(calls[index].arguments))
-        return json.dumps(dict(plan.arguments(index, fid if is_async else None)))
+        # A value the model has already read is copied, not referenced.
+        kept = {j: fid[j] for j in refs[index] if j in fid and j not in seen}
+        return json.dumps(dict(plan.arguments(index, kept if is_async else None)))
 
     def script(view: ScriptView) -> Reply:
         user_turn = _prompts_shown(view, plan.prompts) - 1
         end = bounds[user_turn] if user_turn >= 0 else 0
-        if state.next_call >= end:
-            return Reply(text=plan.final_text)
         fid, seen = _futures_of(view, state.emitted)
+        if state.next_call >= end:
+            if is_async and behaviour.await_first and user_turn not in awaited_turns:
+                awaited_turns.add(user_turn)
+                start = bounds[user_turn - 1] if user_turn > 0 else 0
+                ids = [fid[i] for i in sorted(fid) if start <= i < end and i not in seen]
+                if ids:
+                    return Reply(calls=[(AWAIT_TOOL_NAME, json.dumps({"future_ids": ids}))])
+            return Reply(text=plan.final_text)
         batch: list[tuple[str, str]] = []
         in_batch: set[int] = set()
         while state.next_call < end:
             index = state.next_call
             call = calls[index]
-            needed = set(call.needs) | set(call.uses)
-            if needed & in_batch:
-                break  # the model must see this batch's results first
-            if conflict is not None and any(conflict(calls[j], call) for j in in_batch):
-                break  # not independent of the batch: the next request
-            unseen = sorted(i for i in call.needs if i not in seen)
+            if in_batch:
+                if (needs[index] | refs[index]) & in_batch:
+                    break  # the model must see this batch's results first
+                if conflict is not None and any(conflict(calls[j], call) for j in in_batch):
+                    break  # not independent of the batch: the next request
+                if not behaviour.batches(index, task):
+                    break  # batchable, but the model sends it in a later response
+            unseen = sorted(i for i in needs[index] if i not in seen)
             if is_async and unseen:
                 ids = [fid[i] for i in unseen if i in fid]
                 if ids:
@@ -205,7 +287,7 @@ def replay_script(
                         break
                     batch.append((AWAIT_TOOL_NAME, json.dumps({"future_ids": ids})))
                     break
-            batch.append((call.name, arguments(index, fid)))
+            batch.append((call.name, arguments(index, fid, seen)))
             in_batch.add(index)
             state.emitted.append(index)
             state.next_call += 1

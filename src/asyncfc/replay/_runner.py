@@ -29,14 +29,14 @@ from asyncfc._agent import Agent
 from asyncfc._labels import Access
 from asyncfc._messages import Message, ModelResponse, ModelSettings, StreamEvent
 from asyncfc._modes import ModePolicy
-from asyncfc._outcome import AgentRun
+from asyncfc._outcome import AgentRun, FinalAnswerPolicy, HoldPolicy
 from asyncfc._scripted import ScriptedModel
 from asyncfc._toolset import Toolset
 from asyncfc._trace import TraceMetrics
 
 from ._bounds import TaskBound, task_bound
 from ._latency import Latency, SyncTools, with_latency
-from ._plan import BatchingPolicy, ConflictTest, Plan, PlannedCall, replay_script
+from ._plan import BatchingPolicy, Behaviour, ConflictTest, Plan, PlannedCall, replay_script
 
 __all__ = (
     "MODES",
@@ -169,6 +169,11 @@ async def replay_modes(
     time_scale: float = 1.0,
     batching: BatchingPolicy = "independent",
     sync_tools: SyncTools = "thread",
+    behaviour: Behaviour | None = None,
+    final_answer: FinalAnswerPolicy = "label_aware",
+    hold: float = 0.0,
+    hold_for: HoldPolicy = "any",
+    system_prompt: str | None = None,
 ) -> dict[str, ModeOutcome]:
     """Run ``plan`` once per mode (names of :data:`MODES`), one after another, on fresh
     environments.
@@ -176,7 +181,10 @@ async def replay_modes(
     Every outcome carries the task's :class:`TaskBound` when ``"sequential"`` is among
     ``modes``.  The batching test comes from each environment's tool labels, whatever the
     row's ``respect_labels`` (see :mod:`asyncfc.replay._plan`).  ``sync_tools="loop"`` is for
-    fake clocks only (see :func:`~asyncfc.replay.with_latency`)."""
+    fake clocks only (see :func:`~asyncfc.replay.with_latency`).  ``behaviour`` is the
+    replayed model's (:class:`~asyncfc.replay.Behaviour`); ``final_answer``, ``hold``
+    (seconds before the time scale) and ``hold_for`` are given to every run's
+    :class:`~asyncfc.Agent`."""
     decode = decode or DecodeModel()
     latency = latency or Latency()
     unknown = [m for m in modes if m not in MODES]
@@ -190,7 +198,9 @@ async def replay_modes(
         conflicts = label_conflicts(env.toolset)
         model = _Recording(
             ScriptedModel(
-                script=replay_script(plan, policy, batching=batching, conflicts=conflicts),
+                script=replay_script(
+                    plan, policy, batching=batching, conflicts=conflicts, behaviour=behaviour
+                ),
                 ttft=decode.ttft * time_scale,
                 tokens_per_second=decode.tokens_per_second / time_scale,
             )
@@ -202,6 +212,10 @@ async def replay_modes(
             respect_labels=policy.respect_labels,
             max_requests=4 * max((len(t) for t in plan.turns), default=1) + 4,
             max_concurrency=max(1, len(plan.flat())),
+            final_answer=final_answer,
+            hold=hold * time_scale,
+            hold_for=hold_for,
+            system_prompt=system_prompt,
         )
         start = anyio.current_time()
         run = await agent.run(list(plan.prompts))

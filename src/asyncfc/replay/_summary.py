@@ -29,7 +29,9 @@ def summarise(tasks: Sequence[Mapping[str, ModeOutcome]]) -> list[dict[str, Any]
     own-trace R, kept for runs without a plan.  ``stretched_model_intervals`` counts the
     model intervals of the mode (``model_intervals`` of them have a scripted duration) that
     ran longer than scripted by more than :data:`~asyncfc.replay.STRETCH_TOLERANCE`;
-    ``model_stretch_max`` is the largest measured ÷ scripted ratio among them."""
+    ``model_stretch_max`` is the largest measured ÷ scripted ratio among them.  Cost sits next
+    to time: ``model_requests_mean``, ``input_tokens_mean`` and ``output_tokens_mean`` per
+    task (tokens as the model reported them, or the scripted model's estimate)."""
     rows: list[dict[str, Any]] = []
     if not tasks:
         return rows
@@ -62,6 +64,8 @@ def summarise(tasks: Sequence[Mapping[str, ModeOutcome]]) -> list[dict[str, Any]
                 "parallel_saved_mean": statistics.fmean(o.metrics.parallel_saving for o in per),
                 "accuracy": (sum(bool(a) for a in accurate) / len(accurate)) if accurate else None,
                 "model_requests_mean": statistics.fmean(o.run.model_requests for o in per),
+                "input_tokens_mean": statistics.fmean(o.metrics.input_tokens for o in per),
+                "output_tokens_mean": statistics.fmean(o.metrics.output_tokens for o in per),
                 "awaits_total": sum(o.run.awaits for o in per),
                 "model_intervals": sum(len(o.scripted_model_seconds) for o in per),
                 "stretched_model_intervals": sum(o.stretched_model_intervals for o in per),
