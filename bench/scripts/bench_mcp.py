@@ -43,7 +43,7 @@ from asyncfc import AWAIT_TOOL_NAME
 HERE = Path(__file__).resolve()
 MIXES = ((3, 2), (1, 4))
 """Calls per response: (git reads, remote-like lookups)."""
-SRC = HERE.parent.parent / "src"
+SRC = HERE.parents[2] / "src"  # bench/scripts/ -> the repository's src/
 
 # -- the slow (remote-like) upstream server ------------------------------------------------
 

@@ -37,7 +37,7 @@ from typing import Any
 
 import asyncfc
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # bench/scripts/ -> the repository
 
 
 def load_baseline(ref: str, into: Path) -> ModuleType:
