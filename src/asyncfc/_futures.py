@@ -295,36 +295,7 @@ def resolve_references(
 
         return _IN_TEXT.sub(sub, value)
 
-    def shell(value: Any) -> Any:
-        if isinstance(value, Mapping):
-            return {}
-        return []
-
-    if isinstance(arguments, str):
-        return text(arguments)
-    if not isinstance(arguments, Mapping | list | tuple):
-        return arguments
-    copies: dict[int, Any] = {id(arguments): shell(arguments)}
-    stack: list[Any] = [arguments]
-    while stack:
-        source = stack.pop()
-        target = copies[id(source)]
-        items = source.items() if isinstance(source, Mapping) else enumerate(source)
-        for key, child in items:
-            if isinstance(child, str):
-                new: Any = text(child)
-            elif isinstance(child, Mapping | list | tuple):
-                if id(child) not in copies:
-                    copies[id(child)] = shell(child)
-                    stack.append(child)
-                new = copies[id(child)]
-            else:
-                new = child
-            if isinstance(target, dict):
-                target[key] = new
-            else:
-                target.append(new)
-    return copies[id(arguments)]
+    return _copy_strings(arguments, text)
 
 
 def map_references(arguments: Any, replace: Callable[[int, str, str], str]) -> Any:
