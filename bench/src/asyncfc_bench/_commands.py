@@ -95,7 +95,7 @@ async def demo(args: argparse.Namespace) -> int:
 
     from ._bfcl_bench import run_bfcl_task
     from ._bfcl_data import load_multi_turn
-    from ._timeline import perfetto_traces, plot_timelines
+    from ._timeline import write_timelines
 
     console = Console(width=160)
     decode, latency, modes = options(args)
@@ -126,17 +126,14 @@ async def demo(args: argparse.Namespace) -> int:
         + ", ".join(f"{m}={o.extra['state_matches_sequential']}" for m, o in outcomes.items())
     )
     args.out.mkdir(parents=True, exist_ok=True)
-    png = plot_timelines(
-        {m: o.run.trace for m, o in outcomes.items()},
+    png = write_timelines(
+        outcomes,
         args.out / "demo_timeline.png",
         title=f"BFCL {entry.id}: decode (M) and tool (E) intervals per mode",
+        perfetto=args.perfetto,
     )
     if args.perfetto:
-        perfetto = args.out / "demo_timeline.trace.json"
-        perfetto.write_text(
-            json.dumps(perfetto_traces({m: o.run.trace for m, o in outcomes.items()}))
-        )
-        console.print(f"Perfetto / chrome://tracing: {perfetto}")
+        console.print(f"Perfetto / chrome://tracing: {png.with_suffix('.trace.json')}")
     (args.out / "demo.json").write_text(
         json.dumps(
             {
@@ -160,7 +157,7 @@ async def bench_bfcl(args: argparse.Namespace) -> int:
 
     from ._bfcl_bench import run_bfcl_task
     from ._bfcl_data import load_multi_turn
-    from ._timeline import perfetto_traces, plot_timelines
+    from ._timeline import write_timelines
 
     console = Console(width=160)
     decode, latency, modes = options(args)
@@ -217,14 +214,12 @@ async def bench_bfcl(args: argparse.Namespace) -> int:
         speed = [t["sequential"].wall / t["async_parallel"].wall for t in tasks]
         order = sorted(range(len(tasks)), key=lambda i: speed[i])
         for tag, i in (("slowest", order[0]), ("fastest", order[-1])):
-            plot_timelines(
-                {m: o.run.trace for m, o in tasks[i].items()},
+            write_timelines(
+                tasks[i],
                 out_dir / f"timeline_{tag}.png",
                 title=f"{entries[i].id} ({tag} async_parallel speed-up: {speed[i]:.2f}×)",
+                perfetto=args.perfetto,
             )
-            if args.perfetto:
-                doc = perfetto_traces({m: o.run.trace for m, o in tasks[i].items()})
-                (out_dir / f"timeline_{tag}.trace.json").write_text(json.dumps(doc))
         console.print(
             f"median async_parallel speed-up {statistics.median(speed):.3f}×; outputs in {out_dir}"
         )
@@ -292,7 +287,7 @@ async def live_run(args: argparse.Namespace) -> int:
         open_model,
         run_bfcl_live,
     )
-    from ._timeline import perfetto_traces, plot_timelines
+    from ._timeline import write_timelines
 
     console = Console(width=160)
     _, latency, modes = options(args)
@@ -359,14 +354,12 @@ async def live_run(args: argparse.Namespace) -> int:
         f"(details in {out_dir / 'tasks.jsonl'})."
     )
     for tag, i in extremes(tasks):
-        plot_timelines(
-            {m: o.run.trace for m, o in tasks[i].items()},
+        write_timelines(
+            tasks[i],
             out_dir / f"timeline_{tag}.png",
             title=f"{ids[i]} with {args.model} ({tag})",
+            perfetto=args.perfetto,
         )
-        if args.perfetto:
-            doc = perfetto_traces({m: o.run.trace for m, o in tasks[i].items()})
-            (out_dir / f"timeline_{tag}.trace.json").write_text(json.dumps(doc))
     (out_dir / "summary.json").write_text(json.dumps(rows, indent=1, default=str))
     console.print(f"Outputs in {out_dir}")
     return 0 if tasks or not entries else 1

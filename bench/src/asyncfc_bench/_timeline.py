@@ -15,7 +15,14 @@ from typing import Any, Literal
 
 from asyncfc import Interval, Trace, chrome_trace
 
-__all__ = ("EdgeKind", "edges", "perfetto_traces", "plot_timelines", "timeline_figure")
+__all__ = (
+    "EdgeKind",
+    "edges",
+    "perfetto_traces",
+    "plot_timelines",
+    "timeline_figure",
+    "write_timelines",
+)
 
 
 def _lanes(intervals: list[Interval]) -> dict[int, int]:
@@ -151,3 +158,15 @@ def perfetto_traces(traces: Mapping[str, Trace]) -> dict[str, object]:
                 moved["id"] = f"{pid}-{moved['id']}"
             events.append(moved)
     return {"traceEvents": events, "displayTimeUnit": "ms"}
+
+
+def write_timelines(outcomes: Mapping[str, Any], png: Path, *, title: str, perfetto: bool) -> Path:
+    """The PNG timelines of one task's mode outcomes (anything with ``.run.trace``) at
+    ``png`` and, with ``perfetto``, the same traces as ``<name>.trace.json`` beside it."""
+    traces = {mode: outcome.run.trace for mode, outcome in outcomes.items()}
+    plot_timelines(traces, png, title=title)
+    if perfetto:
+        import json
+
+        png.with_suffix(".trace.json").write_text(json.dumps(perfetto_traces(traces)))
+    return png
