@@ -14,6 +14,7 @@ import pytest
 from runtime_support import check_pairing, intervals_by_call, run_mock, timed_tool
 
 import asyncfc as a
+from asyncfc._protocol import NOTHING_TO_AWAIT
 
 MODES: list[a.AgentMode] = ["sequential", "parallel", "async", "async_parallel"]
 DELIVERY = "Results of earlier calls:"
@@ -126,7 +127,7 @@ def test_await_future_errors_and_timeout() -> None:
         a.Reply(
             calls=[
                 ("await_future", {"future_ids": ["future_9"]}),
-                ("await_future", {"future_ids": []}),
+                ("await_future", {"future_ids": [1]}),
                 ("await_future", {"future_ids": ["future_1"], "timeout": -1}),
                 ("await_future", {"future_ids": ["future_2", "future_1"], "timeout": 2}),
                 ("await_future", {"future_ids": "future_1"}),
@@ -149,6 +150,26 @@ def test_await_future_errors_and_timeout() -> None:
     assert run.awaits == 5
     # slow was awaited in full: it is not delivered again before the last request
     assert deliveries(run.messages) == []
+
+
+def test_await_future_without_ids_waits_for_the_calls_before_it_in_its_response() -> None:
+    script = [
+        a.Reply(calls=[("await_future", {})]),  # nothing before it: nothing to wait for
+        a.Reply(calls=[("fast", {"x": 1}), ("slow", {"x": 2}), ("await_future", {})]),
+        a.Reply(calls=[("fast", {"x": 3}), ("await_future", {})]),  # has seen both values
+        a.Reply(text="done"),
+    ]
+    run, _ = run_agent(script, [pure("fast", 1), pure("slow", 10)], mode="async_parallel")
+    assert run.results["call_1"].content == NOTHING_TO_AWAIT
+    assert not run.results["call_1"].is_error
+    assert run.results["call_4"].content == "future_1 = 1\nfuture_2 = 2"
+    assert run.awaits == 3
+    assert run.model_requests == 4  # no request only waits, no answer is asked again
+    # Both values were shown by the await, so no delivery repeats them.
+    assert not any("future_1" in d or "future_2" in d for d in deliveries(run.messages))
+    # The await held the next request until slow (10 s) had settled.
+    requests = model_spans(run)
+    assert requests[2][0] == pytest.approx(requests[1][1] + 10.0)
 
 
 def test_await_future_is_an_unknown_tool_in_sync_modes() -> None:

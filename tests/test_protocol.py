@@ -19,15 +19,13 @@ from asyncfc._protocol import (
 )
 
 EXPECTED_ADDENDUM = (
-    "Tools run asynchronously. Calling a tool returns a future id such as future_3 at once, "
-    "while the tool runs in the background; keep working without waiting for it.\n"
-    '- Pass a future id as any argument of a later call to use its value, e.g. {"path": '
-    '"future_3"}. Select part of a value with .field and [index]: future_3.items[0].id.\n'
-    "- Call await_future with a list of future ids only when you need the values before you "
-    "can continue; it returns them.\n"
-    '- Finished results are delivered to you in a message starting with "Results of earlier '
-    'calls".\n'
-    "- Do not guess values you have not seen; refer to them by future id or await them."
+    "Tools run in the background: a call returns a future id such as future_3 at once.\n"
+    "- To use a value you have not seen, pass its future id as the argument, or a part of "
+    "it: future_3.items[0].id.\n"
+    "- To read values before your next step, call await_future in the same response as the "
+    "calls it waits for.\n"
+    '- Other results arrive in a message starting "Results of earlier calls". Never guess a '
+    "value you have not seen."
 )
 
 

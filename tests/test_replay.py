@@ -303,7 +303,7 @@ async def test_reference_rate_chooses_reference_or_await(rate: float, awaits: in
         _ref_plan(),
         _pure_toolset,
         modes=["async_parallel"],
-        behaviour=Behaviour(reference_rate=rate),
+        behaviour=Behaviour(reference_rate=rate, inline_await_rate=0.0),
     )
     run = out["async_parallel"].run
     assert run.awaits == awaits
@@ -318,7 +318,7 @@ async def test_await_first_awaits_before_the_final_answer() -> None:
         _ref_plan(),
         _pure_toolset,
         modes=["async_parallel"],
-        behaviour=Behaviour(await_first=True),
+        behaviour=Behaviour(await_first=True, inline_await_rate=0.0),
         final_answer="reask",
     )
     run = out["async_parallel"].run
@@ -327,3 +327,43 @@ async def test_await_first_awaits_before_the_final_answer() -> None:
     assert batches(run)[-1] == [a.AWAIT_TOOL_NAME]
     assert run.model_requests == 4
     assert run.stop_reasons == ["final"]
+
+
+@pytest.mark.parametrize("rate", [0.0, 1.0])
+async def test_inline_awaits_go_in_the_response_of_the_calls(rate: float) -> None:
+    """r = 1: the model ends a response with ``await_future`` (no ids) where its next call
+    needs a value from it, and before answering when a read is unseen; r = 0: each await is
+    a response of its own, and an answer written while a read is pending is asked again."""
+    out = await _replay(
+        _ref_plan(),
+        _pure_toolset,
+        modes=["parallel", "async_parallel"],
+        behaviour=Behaviour(reference_rate=0.0, inline_await_rate=rate),
+    )
+    run = out["async_parallel"].run
+    if rate == 1.0:
+        assert batches(run) == [
+            ["a", "b", a.AWAIT_TOOL_NAME],
+            ["take", a.AWAIT_TOOL_NAME],
+        ]
+        awaits = [m for m in run.messages if isinstance(m, a.ToolResultsMessage)]
+        assert "future_1 = " in awaits[0].results[-1].content  # a's value, then copied
+        assert run.model_requests == out["parallel"].run.model_requests == 3
+    else:
+        assert batches(run) == [["a", "b"], [a.AWAIT_TOOL_NAME], ["take"]]
+        assert run.model_requests == 5  # the await's own request, and the re-asked answer
+    take = next(c for c in run.calls if c.name == "take")
+    assert "X1" in take.arguments
+    assert run.results[take.id].content == "took X1"
+    assert run.stop_reasons == ["final"]
+
+
+def test_inline_await_rate_is_checked_and_seeded() -> None:
+    with pytest.raises(ValueError, match="inline_await_rate"):
+        Behaviour(inline_await_rate=-0.1)
+    half = Behaviour(inline_await_rate=0.5, seed=1)
+    draws = [half.inlines_await(i, "t") for i in range(200)]
+    assert draws == [
+        Behaviour(inline_await_rate=0.5, seed=1).inlines_await(i, "t") for i in range(200)
+    ]
+    assert 60 < sum(draws) < 140

@@ -65,10 +65,11 @@ async def test_every_mode_side_by_side_on_a_fake_clock() -> None:
     # parallel: [search, weather] together (2 s), then book (3 s), then the answer.
     assert rows["parallel"]["wall_mean"] == pytest.approx(8.0)
     assert rows["parallel"]["model_requests_mean"] == 3
-    # async_parallel: book is written at once with future_1.flights[0].id, runs from 3 s to
-    # 6 s; the answer given meanwhile is asked again after the drain (reask).
+    # async_parallel: book is written at once with future_1.flights[0].id and awaited in
+    # the same response; it runs from 3 s to 6 s, and the answer is written once: as many
+    # requests as parallel, 1 s sooner.
     assert rows["async_parallel"]["wall_mean"] == pytest.approx(7.0)
-    assert rows["async_parallel"]["model_requests_mean"] == 4
+    assert rows["async_parallel"]["model_requests_mean"] == 3
     for r in rows.values():
         assert r["input_tokens_mean"] > 0
         assert r["output_tokens_mean"] > 0
@@ -87,9 +88,26 @@ async def test_reference_rate_zero_awaits_and_copies() -> None:
         behaviour=Behaviour(reference_rate=0.0),
     )
     outcome = report.outcomes[0]["async_parallel"]
-    assert outcome.run.awaits == 1
+    # Both awaits end a response that made calls (book needs search's value; the answer
+    # reads book's): none is a request of its own.
+    assert outcome.run.awaits == 2
+    assert outcome.run.model_requests == 3
     book = next(c for c in outcome.run.calls if c.name == "book_flight")
     assert json.loads(book.arguments) == {"flight_id": "AF1234"}
+
+
+async def test_separate_awaits_cost_a_request_each() -> None:
+    """r = 0 (the paper's protocol): the answer written while book runs is asked again."""
+    report = await replay_conversations(
+        [conversation()],
+        modes=["async_parallel"],
+        decode=DECODE,
+        assume_pure=True,
+        behaviour=Behaviour(inline_await_rate=0.0),
+    )
+    outcome = report.outcomes[0]["async_parallel"]
+    assert outcome.run.model_requests == 4
+    assert outcome.wall == pytest.approx(7.0)
 
 
 async def test_unlabelled_tools_serialise() -> None:

@@ -18,7 +18,13 @@ from asyncfc import (
     Toolset,
     tool,
 )
-from asyncfc._protocol import AWAIT_TOOL, delivery_text, future_tool_definition, pending_text
+from asyncfc._protocol import (
+    AWAIT_TOOL,
+    NOTHING_TO_AWAIT,
+    delivery_text,
+    future_tool_definition,
+    pending_text,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -122,14 +128,40 @@ async def test_await_future_returns_values_and_marks_them_shown() -> None:
         assert await session.drain() == ""
 
 
+async def test_await_future_without_ids_waits_for_every_unseen_future() -> None:
+    """A session does not see response boundaries, so an await without ids covers every
+    future the model has not seen: a superset of the calls made before it in its response."""
+    gates = Gates()
+    async with FuturesSession(make_toolset(gates)) as session:
+        await session.call(call("c1", "get", key="a"))
+        await session.call(call("c2", "boom"))
+        await settle(session, 2)
+        answer = await session.call(call("c3", "get", key="c"))
+        assert "future_2 failed" in answer.content  # shown: the await will not wait for it
+        async with anyio.create_task_group() as tg:
+
+            async def open_gates() -> None:
+                await anyio.wait_all_tasks_blocked()
+                gates["a"].set()
+                gates["c"].set()
+
+            tg.start_soon(open_gates)
+            awaited = await session.call(call("c4", AWAIT_TOOL_NAME))
+        lines = awaited.content.split("\n")
+        assert [line.split(" = ")[0] for line in lines] == ["future_1", "future_3"]
+        nothing = await session.call(call("c5", AWAIT_TOOL_NAME, future_ids=[]))
+        assert nothing.content.startswith(NOTHING_TO_AWAIT)
+        assert await session.drain() == ""
+
+
 async def test_await_future_rejects_bad_input_precisely() -> None:
     async with FuturesSession(make_toolset(Gates())) as session:
         unknown = await session.call(call("c1", AWAIT_TOOL_NAME, future_ids=["future_9"]))
         assert unknown.is_error
         assert unknown.error_kind == "unknown_future"
         assert "future_9" in unknown.content
-        empty = await session.call(call("c2", AWAIT_TOOL_NAME, future_ids=[]))
-        assert empty.error_kind == "invalid_arguments"
+        not_ids = await session.call(call("c2", AWAIT_TOOL_NAME, future_ids=[3]))
+        assert not_ids.error_kind == "invalid_arguments"
         bad_timeout = await session.call(
             call("c3", AWAIT_TOOL_NAME, future_ids=["future_1"], timeout=True)
         )

@@ -374,7 +374,9 @@ class _Loop:
             run.calls.append(call)
             if policy.futures and call.name == AWAIT_TOOL_NAME:
                 run.awaits += 1
-                result = await self.delivery.serve_await(call)
+                result = await self.delivery.serve_await(
+                    call, [f for f in submitted if isinstance(f, Future)]
+                )
                 run.results[call.id] = result
                 shown.append(result)
                 submitted.append(result)

@@ -17,6 +17,7 @@ Invariants:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import anyio
@@ -107,13 +108,23 @@ class Delivery:
             while not any(f.result is not None for f in waiting):
                 await self.scheduler.wait_progress()
 
+    def _not_seen(self) -> list[Future]:
+        return [f for f in self.scheduler.futures if f.number not in self.seen]
+
     def forget_awaits(self) -> None:
         """Start a new user turn: earlier awaits are covered by the user-turn barrier."""
         self.awaited = []
 
-    async def serve_await(self, call: ToolCall) -> ToolResult:
+    async def serve_await(
+        self, call: ToolCall, this_response: Sequence[Future] | None = None
+    ) -> ToolResult:
         """The result of an ``await_future`` call: waits for the named futures (or the call's
-        timeout), then shows their outcomes."""
+        timeout), then shows their outcomes.
+
+        Without ids it waits for ``this_response``: the futures of the calls made before it
+        in the same model response, which a host that sees responses passes (the agent loop).
+        A host that does not (a session inside a foreign loop) passes ``None``, and the await
+        covers every future the model has not seen, a superset of what it asked for."""
         try:
             asked = parse_await(decode_arguments(call))
         except ArgumentsError as exc:
@@ -123,6 +134,8 @@ class Delivery:
         futures: list[Future] = []
         unknown: list[str] = []
         issued = len(self.scheduler.futures)
+        if not asked.future_ids:
+            futures = list(this_response) if this_response is not None else self._not_seen()
         for fid in asked.future_ids:
             n = parse_future_number(fid)
             if n is None or not 1 <= n <= issued:

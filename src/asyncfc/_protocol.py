@@ -35,11 +35,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ._futures import FUTURE_ID_PATTERN, REFERENCE_PATTERN
+from ._futures import REFERENCE_PATTERN
 
 __all__ = (
     "AWAIT_TOOL",
     "AWAIT_TOOL_NAME",
+    "NOTHING_TO_AWAIT",
     "PROMPT_ADDENDUM",
     "AwaitRequest",
     "await_text",
@@ -58,38 +59,34 @@ AWAIT_TOOL_NAME = "await_future"
 """The name of the runtime's own tool; no user tool may take it in the async modes."""
 
 PROMPT_ADDENDUM = """\
-Tools run asynchronously. Calling a tool returns a future id such as future_3 at once, \
-while the tool runs in the background; keep working without waiting for it.
-- Pass a future id as any argument of a later call to use its value, e.g. {"path": "future_3"}. \
-Select part of a value with .field and [index]: future_3.items[0].id.
-- Call await_future with a list of future ids only when you need the values before you \
-can continue; it returns them.
-- Finished results are delivered to you in a message starting with "Results of earlier calls".
-- Do not guess values you have not seen; refer to them by future id or await them."""
-"""Appended to the system prompt in the async modes.  Its exact text is tested."""
+Tools run in the background: a call returns a future id such as future_3 at once.
+- To use a value you have not seen, pass its future id as the argument, or a part of it: \
+future_3.items[0].id.
+- To read values before your next step, call await_future in the same response as the calls \
+it waits for.
+- Other results arrive in a message starting "Results of earlier calls". Never guess a value \
+you have not seen."""
+"""Appended to the system prompt in the async modes.  Its exact text is tested.
+
+It asks for ``await_future`` *in the same response* as the calls it waits for: an await sent
+in a response of its own is a model request that only waits, and on replays that request was
+most of what async mode cost over parallel calls (docs/benchmarks.md)."""
 
 AWAIT_TOOL: Mapping[str, Any] = {
     "name": AWAIT_TOOL_NAME,
     "description": (
-        "Wait until the given futures are finished and return their values (or errors). "
-        "Use only when you need a value now."
+        "Wait for futures and return their values. Without future_ids: the calls made "
+        "before it in this response."
     ),
     "parameters": {
         "type": "object",
         "properties": {
-            "future_ids": {
-                "type": "array",
-                "items": {"type": "string", "pattern": FUTURE_ID_PATTERN},
-                "description": 'The futures to wait for, e.g. ["future_1", "future_3"].',
-            },
-            "timeout": {
-                "type": "number",
-                "description": "Seconds to wait at most (optional).",
-            },
+            "future_ids": {"type": "array", "items": {"type": "string"}},
+            "timeout": {"type": "number", "description": "seconds, optional"},
         },
-        "required": ["future_ids"],
     },
 }
+"""The runtime's own tool.  Kept short: its definition is sent with every request."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -97,18 +94,22 @@ class AwaitRequest:
     """The decoded arguments of an ``await_future`` call."""
 
     future_ids: tuple[str, ...]
+    """The futures named, in order; empty: the calls made before it in the same response."""
     timeout: float | None = None
     """Seconds to wait at most; ``None`` waits until every future has settled."""
 
 
 def parse_await(arguments: Mapping[str, Any]) -> AwaitRequest:
     """Check ``await_future``'s decoded arguments; raise :class:`ValueError` with a message
-    for the model.  A single id given as a string is accepted as a list of one."""
+    for the model.  A single id given as a string is accepted as a list of one; no
+    ``future_ids`` (or an empty list) asks for the calls made before it in the response."""
     ids = arguments.get("future_ids")
-    if isinstance(ids, str):
+    if ids is None:
+        ids = []
+    elif isinstance(ids, str):
         ids = [ids]
-    if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
-        raise ValueError(f"{AWAIT_TOOL_NAME} needs future_ids: a list of future ids")
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise ValueError(f"{AWAIT_TOOL_NAME}: future_ids must be a list of future ids")
     timeout = arguments.get("timeout")
     if timeout is not None and (
         isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0
@@ -128,8 +129,13 @@ def still_pending_line(future_id: str, timeout: float) -> str:
 
 
 def await_text(lines: Sequence[str]) -> str:
-    """The result text of an ``await_future`` call: one line per future, in the order asked."""
-    return "\n".join(lines)
+    """The result text of an ``await_future`` call: one line per future, in the order asked
+    (a fixed sentence when there was nothing to wait for)."""
+    return "\n".join(lines) if lines else NOTHING_TO_AWAIT
+
+
+NOTHING_TO_AWAIT = "nothing to wait for"
+"""The result of an ``await_future`` without ids when no call is left to wait for."""
 
 
 _REFERENCE_SCHEMA = {"type": "string", "pattern": REFERENCE_PATTERN}

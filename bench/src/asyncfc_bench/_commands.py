@@ -67,6 +67,7 @@ def replay_options(args: argparse.Namespace) -> dict[str, Any]:
         "behaviour": Behaviour(
             batching_rate=args.batching_rate,
             reference_rate=args.reference_rate,
+            inline_await_rate=args.inline_await_rate,
             await_first=args.await_first,
             seed=args.seed,
         ),

@@ -62,6 +62,12 @@ def _parser() -> argparse.ArgumentParser:
             help="q: share of reachable dependencies passed as future references (1)",
         )
         g.add_argument(
+            "--inline-await-rate",
+            type=float,
+            default=1.0,
+            help="r: share of awaits written in the response of the calls they wait for (1)",
+        )
+        g.add_argument(
             "--await-first",
             action="store_true",
             help="async modes: the model awaits unseen results before answering",

@@ -11,7 +11,8 @@ mode.  The BFCL and ComplexFuncBench harness (the ``asyncfc-bench`` project) is 
 package.  Your own recorded OpenAI-format conversations replay with
 :func:`replay_conversations` (:func:`load_conversations`, :func:`plan_from_openai_messages`;
 the command line is :func:`asyncfc.replay._command.main`), and the replayed model's
-behaviour is :class:`Behaviour` (batching rate p, reference rate q, await first).  A plan by
+behaviour is :class:`Behaviour` (batching rate p, reference rate q, inline await rate r,
+await first).  A plan by
 hand::
 
     plan = Plan(prompts=["tidy up"], turns=[[PlannedCall(name="ls", arguments={})]])
@@ -34,6 +35,7 @@ from ._plan import Behaviour as Behaviour
 from ._plan import ConflictTest as ConflictTest
 from ._plan import Plan as Plan
 from ._plan import PlannedCall as PlannedCall
+from ._plan import ReadTest as ReadTest
 from ._plan import replay_script as replay_script
 from ._recorded import MIN_MATCH as MIN_MATCH
 from ._recorded import RecordedConversation as RecordedConversation
@@ -44,6 +46,7 @@ from ._runner import DecodeModel as DecodeModel
 from ._runner import Environment as Environment
 from ._runner import ModeOutcome as ModeOutcome
 from ._runner import label_conflicts as label_conflicts
+from ._runner import label_reads as label_reads
 from ._runner import replay_modes as replay_modes
 from ._summary import summarise as summarise
 
@@ -63,11 +66,13 @@ __all__ = (
     "ModeOutcome",
     "Plan",
     "PlannedCall",
+    "ReadTest",
     "RecordedConversation",
     "ReplayReport",
     "SyncTools",
     "TaskBound",
     "label_conflicts",
+    "label_reads",
     "load_conversations",
     "plan_from_openai_messages",
     "replay_conversations",

@@ -68,6 +68,12 @@ def parser() -> argparse.ArgumentParser:
         help="q: share of reachable dependencies passed as future references (1)",
     )
     p.add_argument(
+        "--inline-await-rate",
+        type=float,
+        default=1.0,
+        help="r: share of awaits written in the response of the calls they wait for (1)",
+    )
+    p.add_argument(
         "--await-first",
         action="store_true",
         help="the model awaits unseen results before its final answer",
@@ -130,6 +136,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         behaviour = Behaviour(
             batching_rate=args.batching_rate,
             reference_rate=args.reference_rate,
+            inline_await_rate=args.inline_await_rate,
             await_first=args.await_first,
             seed=args.seed,
         )
@@ -173,6 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"{len(report.outcomes)} conversation(s), clock {'fake' if fake else 'real'}, "
         f"p={behaviour.batching_rate:g}, q={behaviour.reference_rate:g}, "
+        f"r={behaviour.inline_await_rate:g}, "
         f"final answer {args.final_answer}"
     )
     _print_table(report.rows, print)

@@ -46,6 +46,15 @@ Model behaviour (:class:`Behaviour`), explicit and seeded, the same for every mo
   copied, whatever the draw: references are for values the model has not seen (the
   protocol's prompt says so), and a copied number is shorter to write than its reference.
   Sync modes always copy values.
+* ``inline_await_rate`` (r): in ``async_parallel``, the share of awaits the model writes in
+  the same response as the calls they wait for, as the protocol's prompt asks
+  (``await_future`` without ids: the calls made before it in the response).  Where a batch
+  ends because the next call needs a value from it, the response ends with such an await
+  with probability r; where the turn's last batch leaves values the final answer reads (the
+  ``reads`` test: a tool that declares no writes, as the ``label_aware`` final-answer policy
+  decides), the response ends with awaits for them with probability r.  Otherwise the model
+  sends the await in a response of its own, a request that only waits (r = 0, the paper's
+  protocol).  ``async`` makes one call per response, so it always awaits on its own.
 * ``await_first``: in the async modes, before its final answer the model calls
   ``await_future`` on every future of the turn it has not seen (the behaviour a prompt
   such as "await what you need before answering" asks for), so no answer is written while
@@ -76,6 +85,7 @@ __all__ = (
     "ConflictTest",
     "Plan",
     "PlannedCall",
+    "ReadTest",
     "replay_script",
 )
 
@@ -102,6 +112,9 @@ BATCHING_POLICIES: tuple[BatchingPolicy, ...] = ("independent", "greedy")
 ConflictTest = Callable[["PlannedCall", "PlannedCall"], bool]
 """Whether two planned calls must not share one parallel batch (symmetric)."""
 
+ReadTest = Callable[["PlannedCall"], bool]
+"""Whether a planned call returns something the final answer reads (not a write)."""
+
 ArgumentsHook = Callable[[int, Mapping[int, str] | None], Mapping[str, Any]]
 """(plan index, future ids by plan index, or None in the sync modes) → the call's arguments."""
 
@@ -117,12 +130,14 @@ class Behaviour:
     """p: probability that a batchable call joins the current response."""
     reference_rate: float = 1.0
     """q: probability that a ``uses`` dependency is sent as a future reference (async modes)."""
+    inline_await_rate: float = 1.0
+    """r: probability that an await is written in the response of the calls it waits for."""
     await_first: bool = False
     """Async modes: await every unseen future of the turn before the final answer."""
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("batching_rate", "reference_rate"):
+        for name in ("batching_rate", "reference_rate", "inline_await_rate"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be within [0, 1], got {value!r}")
@@ -135,6 +150,13 @@ class Behaviour:
         """Whether batchable call ``index`` (of the plan identified by ``task``) joins the
         current response."""
         return self.batching_rate >= 1.0 or self.draw("batch", task, index) < self.batching_rate
+
+    def inlines_await(self, index: int, task: str = "") -> bool:
+        """Whether the await that the response ending before call ``index`` (or after the
+        turn's last call, ``index`` = the next turn's first) needs is written inline."""
+        if self.inline_await_rate >= 1.0:
+            return True
+        return self.draw("inline", task, index) < self.inline_await_rate
 
     def references(self, index: int, producer: int, task: str = "") -> bool:
         """Whether call ``index`` passes ``producer``'s result by reference."""
@@ -214,13 +236,15 @@ def replay_script(
     batching: BatchingPolicy = "independent",
     conflicts: ConflictTest | None = None,
     behaviour: Behaviour | None = None,
+    reads: ReadTest | None = None,
 ) -> Callable[[ScriptView], Reply]:
     """A script that plays ``plan`` as a model would under ``policy`` (see the module
     docstring): with futures it awaits what it must read; with parallel calls it batches,
     as far as ``behaviour`` says.
 
     ``conflicts`` is required by the ``"independent"`` policy in the batching modes (there
-    is no safe guess: treating every pair as independent is the ``"greedy"`` policy)."""
+    is no safe guess: treating every pair as independent is the ``"greedy"`` policy).
+    ``reads`` tells which results a final answer reads (default: every call's)."""
     if batching not in BATCHING_POLICIES:
         raise ValueError(f"unknown batching policy {batching!r}")
     behaviour = behaviour or Behaviour()
@@ -247,6 +271,24 @@ def replay_script(
     ]
     needs = [set(c.needs) | (set(c.uses) - refs[i]) for i, c in enumerate(calls)]
     awaited_turns: set[int] = set()
+    inline = is_async and batches
+    is_read = reads or (lambda _call: True)
+
+    def awaits_before_answer(
+        user_turn: int, in_batch: set[int], fid: Mapping[int, str], seen: set[int]
+    ) -> list[tuple[str, str]]:
+        """The awaits the turn's last batch ends with: the reads still unseen."""
+        start = bounds[user_turn - 1] if user_turn > 0 else 0
+        end = bounds[user_turn]
+        earlier = [
+            fid[i]
+            for i in sorted(fid)
+            if start <= i < end and i not in seen and i not in in_batch and is_read(calls[i])
+        ]
+        out = [(AWAIT_TOOL_NAME, json.dumps({"future_ids": earlier}))] if earlier else []
+        if any(is_read(calls[i]) for i in in_batch):
+            out.append((AWAIT_TOOL_NAME, "{}"))
+        return out
 
     def arguments(index: int, fid: Mapping[int, str], seen: set[int]) -> str:
         if plan.arguments is None:
@@ -274,7 +316,11 @@ def replay_script(
             call = calls[index]
             if in_batch:
                 if (needs[index] | refs[index]) & in_batch:
-                    break  # the model must see this batch's results first
+                    # The model must see this batch's results (or, for references, their
+                    # future ids) first.  A value it needs it may await right here.
+                    if inline and needs[index] & in_batch and behaviour.inlines_await(index, task):
+                        batch.append((AWAIT_TOOL_NAME, "{}"))
+                    break
                 if conflict is not None and any(conflict(calls[j], call) for j in in_batch):
                     break  # not independent of the batch: the next request
                 if not behaviour.batches(index, task):
@@ -293,6 +339,8 @@ def replay_script(
             state.next_call += 1
             if not batches:
                 break
+        if inline and in_batch and state.next_call >= end and behaviour.inlines_await(end, task):
+            batch.extend(awaits_before_answer(user_turn, in_batch, fid, seen))
         return Reply(calls=batch)
 
     return script

@@ -26,7 +26,7 @@ from typing import Any
 import anyio
 
 from asyncfc._agent import Agent
-from asyncfc._labels import Access
+from asyncfc._labels import UNLABELLED, Access
 from asyncfc._messages import Message, ModelResponse, ModelSettings, StreamEvent
 from asyncfc._modes import ModePolicy
 from asyncfc._outcome import AgentRun, FinalAnswerPolicy, HoldPolicy
@@ -36,7 +36,15 @@ from asyncfc._trace import TraceMetrics
 
 from ._bounds import TaskBound, task_bound
 from ._latency import Latency, SyncTools, with_latency
-from ._plan import BatchingPolicy, Behaviour, ConflictTest, Plan, PlannedCall, replay_script
+from ._plan import (
+    BatchingPolicy,
+    Behaviour,
+    ConflictTest,
+    Plan,
+    PlannedCall,
+    ReadTest,
+    replay_script,
+)
 
 __all__ = (
     "MODES",
@@ -45,6 +53,7 @@ __all__ = (
     "Environment",
     "ModeOutcome",
     "label_conflicts",
+    "label_reads",
     "replay_modes",
 )
 
@@ -159,6 +168,17 @@ def label_conflicts(toolset: Toolset) -> ConflictTest:
     return conflicts
 
 
+def label_reads(toolset: Toolset) -> ReadTest:
+    """A planned call returns something to read unless its tool declares writes: the rule of
+    the ``label_aware`` final-answer policy (an unknown or unlabelled tool may be read)."""
+
+    def reads(call: PlannedCall) -> bool:
+        found = toolset.get(call.name)
+        return found is None or found.access is UNLABELLED or not found.access.writes
+
+    return reads
+
+
 async def replay_modes(
     plan: Plan,
     make_env: Callable[[], Environment],
@@ -199,7 +219,12 @@ async def replay_modes(
         model = _Recording(
             ScriptedModel(
                 script=replay_script(
-                    plan, policy, batching=batching, conflicts=conflicts, behaviour=behaviour
+                    plan,
+                    policy,
+                    batching=batching,
+                    conflicts=conflicts,
+                    behaviour=behaviour,
+                    reads=label_reads(env.toolset),
                 ),
                 ttft=decode.ttft * time_scale,
                 tokens_per_second=decode.tokens_per_second / time_scale,
