@@ -164,7 +164,8 @@ def test_await_future_without_ids_waits_for_the_calls_before_it_in_its_response(
     assert not run.results["call_1"].is_error
     assert run.results["call_4"].content == "future_1 = 1\nfuture_2 = 2"
     assert run.awaits == 3
-    assert run.model_requests == 4  # no request only waits, no answer is asked again
+    assert run.model_requests == 4  # no answer is asked again
+    assert run.wait_only_responses == 1  # the first: an await alone, with nothing to wait for
     # Both values were shown by the await, so no delivery repeats them.
     assert not any("future_1" in d or "future_2" in d for d in deliveries(run.messages))
     # The await held the next request until slow (10 s) had settled.

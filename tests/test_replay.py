@@ -349,9 +349,11 @@ async def test_inline_awaits_go_in_the_response_of_the_calls(rate: float) -> Non
         awaits = [m for m in run.messages if isinstance(m, a.ToolResultsMessage)]
         assert "future_1 = " in awaits[0].results[-1].content  # a's value, then copied
         assert run.model_requests == out["parallel"].run.model_requests == 3
+        assert run.wait_only_responses == 0
     else:
         assert batches(run) == [["a", "b"], [a.AWAIT_TOOL_NAME], ["take"]]
         assert run.model_requests == 5  # the await's own request, and the re-asked answer
+        assert run.wait_only_responses == 1
     take = next(c for c in run.calls if c.name == "take")
     assert "X1" in take.arguments
     assert run.results[take.id].content == "took X1"

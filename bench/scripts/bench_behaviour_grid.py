@@ -1,4 +1,5 @@
-"""Grid of replayed model behaviour: batching rate p × reference rate q, per mode.
+"""Grid of replayed model behaviour: batching rate p × reference rate q, per mode (at one
+inline await rate r, ``--inline-await-rate``).
 
 For every task the sequential run is made once, ``parallel`` once per p, ``async`` once per q
 and ``async_parallel`` once per (p, q) (a mode's run depends only on the parameters it can
@@ -46,7 +47,9 @@ def _record(o: ModeOutcome) -> dict[str, Any]:
     }
 
 
-async def _task(run: Runner, seed: int, q_matters: bool) -> dict[str, dict[str, Any]]:
+async def _task(
+    run: Runner, seed: int, q_matters: bool, r: float = 1.0
+) -> dict[str, dict[str, Any]]:
     """Every run one task needs, keyed ``mode`` / ``mode@p`` / ``mode@q`` / ``mode@p,q``."""
     qs = Q_VALUES if q_matters else (1.0,)
     out: dict[str, dict[str, Any]] = {}
@@ -60,7 +63,8 @@ async def _task(run: Runner, seed: int, q_matters: bool) -> dict[str, dict[str, 
         out[f"parallel@p={p}"] = _record(o["parallel"])
         for q in qs:
             o = await run(
-                ["async_parallel"], Behaviour(batching_rate=p, reference_rate=q, seed=seed)
+                ["async_parallel"],
+                Behaviour(batching_rate=p, reference_rate=q, inline_await_rate=r, seed=seed),
             )
             out[f"async_parallel@p={p},q={q}"] = _record(o["async_parallel"])
     return out
@@ -209,7 +213,7 @@ async def main(args: argparse.Namespace) -> int:
                 outcomes, _ = await run_bfcl_task(e, modes=modes, behaviour=b, **opts)
                 return outcomes
 
-            tasks.append(await _task(run, args.seed, q_matters=False))
+            tasks.append(await _task(run, args.seed, False, args.inline_await_rate))
         name, q_matters = "BFCL multi_turn_base", False
     else:
         from asyncfc_bench._cfb_bench import run_cfb_sequence
@@ -220,7 +224,7 @@ async def main(args: argparse.Namespace) -> int:
             async def run_cfb(modes: Sequence[str], b: Behaviour, s: Any = seq) -> Any:
                 return await run_cfb_sequence(s, modes=modes, behaviour=b, **opts)
 
-            tasks.append(await _task(run_cfb, args.seed, q_matters=True))
+            tasks.append(await _task(run_cfb, args.seed, True, args.inline_await_rate))
         name, q_matters = "ComplexFuncBench", True
     grid = summarise_grid(tasks, q_matters)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -241,6 +245,12 @@ if __name__ == "__main__":
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--final-answer", choices=["reask", "label_aware"], default="label_aware")
     parser.add_argument("--hold", type=float, default=0.0)
+    parser.add_argument(
+        "--inline-await-rate",
+        type=float,
+        default=1.0,
+        help="r: share of awaits written in the response of the calls they wait for (1)",
+    )
     parser.add_argument("--hold-for", choices=["any", "reads"], default="any")
     parser.add_argument("--out", type=Path, default=Path("results/grid"))
     ns = parser.parse_args()

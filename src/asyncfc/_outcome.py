@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from ._calls import ToolCall, ToolResult
-from ._messages import Message
+from ._messages import AssistantMessage, Message
+from ._protocol import AWAIT_TOOL_NAME
 from ._trace import Trace
 
 __all__ = ("AgentRun", "EarlyDispatch", "FinalAnswerPolicy", "HoldPolicy", "StopReason")
@@ -51,3 +52,17 @@ class AgentRun:
     """``await_future`` calls made."""
     renamed_ids: dict[str, str] = field(default_factory=dict)
     """New call id → the id the model wrote, for calls whose id was empty or repeated."""
+
+    @property
+    def wait_only_responses(self) -> int:
+        """Responses whose only calls were ``await_future``: model requests that did nothing
+        but wait.  The protocol asks the model to await in the response of the calls it
+        waits for; a model that does not pays one such request per value it reads, and
+        ``Agent(hold=..., hold_for="reads")`` is the remedy (docs/modes.md)."""
+        return sum(
+            1
+            for m in self.messages
+            if isinstance(m, AssistantMessage)
+            and m.tool_calls
+            and all(c.name == AWAIT_TOOL_NAME for c in m.tool_calls)
+        )

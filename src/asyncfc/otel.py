@@ -38,7 +38,7 @@ import json
 import sys
 import time
 import typing
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,6 +77,8 @@ class _Run:
     origin: float
     clock: Callable[[], float]
     """:func:`anyio.current_time`, without looking the backend up on every call."""
+    context: otel_context.Context | None = None
+    """The OpenTelemetry context holding the agent span: every tool span's explicit parent."""
     spans: dict[int, SpanContext] = field(default_factory=dict)
     """Future number → the span context of its execution (for links)."""
     labels: dict[str, tuple[list[str], list[str]]] = field(default_factory=dict)
@@ -135,6 +137,7 @@ class OTelObserver(RunObserver):
         self._submitted: dict[Future, float] = {}
         self._calls: dict[Future, _Call] = {}
         self._standalone_run: _Run | None = None
+        self._metric_sets: dict[tuple[str, str | None], dict[str, Any]] = {}
 
     # -- the run ------------------------------------------------------------------------
 
@@ -168,10 +171,8 @@ class OTelObserver(RunObserver):
             origin=origin,
             clock=clock,
         )
-        state.tokens = (
-            otel_context.attach(trace.set_span_in_context(span)),
-            self._run.set(state),
-        )
+        state.context = trace.set_span_in_context(span)
+        state.tokens = (otel_context.attach(state.context), self._run.set(state))
 
     def run_finished(self, agent: Agent, run: AgentRun, error: BaseException | None) -> None:
         """Close the agent span, with the run's usage and, on failure, ``error.type``."""
@@ -272,6 +273,7 @@ class OTelObserver(RunObserver):
             attributes["gen_ai.tool.call.arguments"] = _json_text(call.arguments)
         span = self._tracer.start_span(
             f"execute_tool {call.name}",
+            context=state.context,  # the agent span (None: the current context)
             kind=SpanKind.INTERNAL,
             attributes=attributes,
             links=links,
@@ -289,24 +291,34 @@ class OTelObserver(RunObserver):
             return
         end = entry.run.clock()
         span, result = entry.span, future.result
-        metric: dict[str, Any] = {
-            "gen_ai.tool.name": future.call.name,
-            "gen_ai.tool.type": "function",
-        }
-        if self.agent_name:
-            metric["gen_ai.agent.name"] = self.agent_name
+        error_type: str | None = None
         if result is not None and result.is_error:
             error_type = result.error_kind or "_OTHER"
-            metric["error.type"] = error_type
             span.set_attribute("error.type", error_type)
             span.set_status(Status(StatusCode.ERROR, result.content))
         elif result is not None and self.capture_content:
             span.set_attribute("gen_ai.tool.call.result", result.content)
         otel_context.detach(entry.token)
         span.end(end_time=entry.run.ns(end))
-        self._duration.record(end - entry.start, metric)
+        self._duration.record(
+            end - entry.start, self._metric_attributes(future.call.name, error_type)
+        )
 
     # -- helpers ------------------------------------------------------------------------
+
+    def _metric_attributes(self, tool: str, error_type: str | None) -> Mapping[str, Any]:
+        """The metric's attributes, built once per (tool, error type): one object per
+        attribute set, not one per execution."""
+        key = (tool, error_type)
+        found = self._metric_sets.get(key)
+        if found is None:
+            found = {"gen_ai.tool.name": tool, "gen_ai.tool.type": "function"}
+            if self.agent_name:
+                found["gen_ai.agent.name"] = self.agent_name
+            if error_type is not None:
+                found["error.type"] = error_type
+            self._metric_sets[key] = found
+        return found
 
     def _labels(self, state: _Run, name: str) -> tuple[list[str], list[str]]:
         found = state.labels.get(name)

@@ -86,6 +86,7 @@ def table(
         ("input_tokens_mean", "input tok", "{:,.0f}"),
         ("output_tokens_mean", "output tok", "{:,.0f}"),
         ("awaits_total", "awaits", "{}"),
+        ("wait_only_responses_total", "wait-only requests", "{}"),
         ("stretched_model_intervals", "stretched M", "{}"),
         ("model_stretch_max", "max stretch ×", "{:.1f}"),
     ]
@@ -146,8 +147,8 @@ def markdown(
         "| mode | speed-up (mean) | speed-up (median) | vs parallel (mean) "
         "| vs parallel (median) | R_task | eff (R_task) | R_turn | eff (R_turn) "
         "| overlap saved s | parallel saved s | accuracy | requests | input tokens "
-        "| output tokens | awaits | stretched M |\n"
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+        "| output tokens | awaits | wait-only requests | stretched M |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
     )
     lines = [
         f"| {r['mode']} | {r['speedup_mean']:.3f} | {r['speedup_median']:.3f} "
@@ -156,7 +157,8 @@ def markdown(
         f"| {r['efficiency_turn_mean']:.3f} | {r['overlap_saved_mean']:.3f} "
         f"| {r['parallel_saved_mean']:.3f} | {r['accuracy']:.1%} | {r['model_requests_mean']:.2f} "
         f"| {r['input_tokens_mean']:.0f} | {r['output_tokens_mean']:.0f} "
-        f"| {r['awaits_total']} | {r['stretched_model_intervals']} |"
+        f"| {r['awaits_total']} | {r.get('wait_only_responses_total', 0)} "
+        f"| {r['stretched_model_intervals']} |"
         for r in rows
     ]
     cmd = " ".join(sys.argv[1:]) or "bench bfcl"

@@ -67,6 +67,7 @@ def summarise(tasks: Sequence[Mapping[str, ModeOutcome]]) -> list[dict[str, Any]
                 "input_tokens_mean": statistics.fmean(o.metrics.input_tokens for o in per),
                 "output_tokens_mean": statistics.fmean(o.metrics.output_tokens for o in per),
                 "awaits_total": sum(o.run.awaits for o in per),
+                "wait_only_responses_total": sum(o.run.wait_only_responses for o in per),
                 "model_intervals": sum(len(o.scripted_model_seconds) for o in per),
                 "stretched_model_intervals": sum(o.stretched_model_intervals for o in per),
                 "model_stretch_max": max(
