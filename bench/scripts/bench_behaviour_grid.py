@@ -202,6 +202,7 @@ async def main(args: argparse.Namespace) -> int:
         "final_answer": args.final_answer,
         "hold": args.hold,
         "hold_for": args.hold_for,
+        "streaming": args.streaming,
     }
     if args.suite == "bfcl":
         from asyncfc_bench._bfcl_bench import run_bfcl_task
@@ -245,6 +246,7 @@ if __name__ == "__main__":
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--final-answer", choices=["reask", "label_aware"], default="label_aware")
     parser.add_argument("--hold", type=float, default=0.0)
+    parser.add_argument("--streaming", action="store_true", help="Agent(streaming=True)")
     parser.add_argument(
         "--inline-await-rate",
         type=float,

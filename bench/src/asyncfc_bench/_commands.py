@@ -74,6 +74,7 @@ def replay_options(args: argparse.Namespace) -> dict[str, Any]:
         "final_answer": args.final_answer,
         "hold": args.hold,
         "hold_for": args.hold_for,
+        "streaming": args.streaming,
         "sync_tools": "loop" if args.clock == "fake" else "thread",
     }
 

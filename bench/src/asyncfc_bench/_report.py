@@ -167,10 +167,11 @@ def markdown(
         f"Tool latency {args.latency:g} s ({args.latency_kind}), decode {args.ttft:g} s TTFT + "
         f"{args.tps:g} tok/s, time scale {args.time_scale:g}, batching "
         f"{getattr(args, 'batching', 'independent')}, p={getattr(args, 'batching_rate', 1.0):g}, "
-        f"q={getattr(args, 'reference_rate', 1.0):g}, await first "
+        f"q={getattr(args, 'reference_rate', 1.0):g}, "
+        f"r={getattr(args, 'inline_await_rate', 1.0):g}, await first "
         f"{getattr(args, 'await_first', False)}, final answer "
         f"{getattr(args, 'final_answer', 'label_aware')}, hold {getattr(args, 'hold', 0.0):g} s "
-        f"({getattr(args, 'hold_for', 'any')}), "
+        f"({getattr(args, 'hold_for', 'any')}), streaming {getattr(args, 'streaming', False)}, "
         f"clock {getattr(args, 'clock', 'real')}. Information dependencies: {dep}.\n\n"
         + head
         + "\n".join(lines)

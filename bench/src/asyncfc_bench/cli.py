@@ -91,6 +91,12 @@ def _parser() -> argparse.ArgumentParser:
             help="Agent(hold_for=...): which pending futures --hold waits for (any)",
         )
         g.add_argument(
+            "--streaming",
+            action="store_true",
+            help="Agent(streaming=True): each call starts as the stream completes it "
+            "(replayed and live models)",
+        )
+        g.add_argument(
             "--clock",
             choices=["real", "fake"],
             default="real",
@@ -114,7 +120,6 @@ def _parser() -> argparse.ArgumentParser:
         )
         g.add_argument("--max-tokens", type=int, default=1024, help="per request (1024)")
         g.add_argument("--max-requests", type=int, default=10, help="requests per user turn (10)")
-        g.add_argument("--streaming", action="store_true", help="dispatch calls while streaming")
 
     demo = sub.add_parser("demo", help="replay one BFCL multi-turn task in every mode")
     demo.add_argument("--task", default="multi_turn_base_0")

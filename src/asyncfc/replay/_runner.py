@@ -194,6 +194,7 @@ async def replay_modes(
     hold: float = 0.0,
     hold_for: HoldPolicy = "any",
     system_prompt: str | None = None,
+    streaming: bool = False,
 ) -> dict[str, ModeOutcome]:
     """Run ``plan`` once per mode (names of :data:`MODES`), one after another, on fresh
     environments.
@@ -203,8 +204,8 @@ async def replay_modes(
     row's ``respect_labels`` (see :mod:`asyncfc.replay._plan`).  ``sync_tools="loop"`` is for
     fake clocks only (see :func:`~asyncfc.replay.with_latency`).  ``behaviour`` is the
     replayed model's (:class:`~asyncfc.replay.Behaviour`); ``final_answer``, ``hold``
-    (seconds before the time scale) and ``hold_for`` are given to every run's
-    :class:`~asyncfc.Agent`."""
+    (seconds before the time scale), ``hold_for`` and ``streaming`` (early dispatch of each
+    call as the stream completes it) are given to every run's :class:`~asyncfc.Agent`."""
     decode = decode or DecodeModel()
     latency = latency or Latency()
     unknown = [m for m in modes if m not in MODES]
@@ -240,6 +241,7 @@ async def replay_modes(
             final_answer=final_answer,
             hold=hold * time_scale,
             hold_for=hold_for,
+            streaming=streaming,
             system_prompt=system_prompt,
         )
         start = anyio.current_time()
