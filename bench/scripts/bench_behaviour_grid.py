@@ -227,6 +227,7 @@ async def main(args: argparse.Namespace) -> int:
 
             tasks.append(await _task(run_cfb, args.seed, True, args.inline_await_rate))
         name, q_matters = "ComplexFuncBench", True
+    name += f" (r={args.inline_await_rate:g}{', streaming' if args.streaming else ''})"
     grid = summarise_grid(tasks, q_matters)
     args.out.mkdir(parents=True, exist_ok=True)
     command = "python bench/scripts/bench_behaviour_grid.py " + " ".join(sys.argv[1:])
