@@ -23,13 +23,19 @@ Invariants:
   script pairs results with the calls it emitted, in order).
 * Tools: each setup gets fresh BFCL backends (:func:`bfcl_tools`) with the harness's latency
   model, as async functions (``sync_tools="loop"``): the virtual clock
-  (:mod:`asyncfc_bench._virtual_clock`) cannot see work done in worker threads.
+  (:mod:`asyncfc_bench._virtual_clock`) cannot see work done in worker threads.  The
+  frameworks' tools return the text asyncfc's runtime shows for the backend's value
+  (:func:`asyncfc.render_value`): BFCL's math backend returns mpmath numbers, which
+  pydantic-ai cannot serialize (the run fails), and with one text per result every setup
+  shows the model the same bytes, so their tokens compare.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -43,6 +49,7 @@ from asyncfc import (
     Toolset,
     UserMessage,
     estimate_input_tokens,
+    render_value,
 )
 from asyncfc.replay import (
     Behaviour,
@@ -170,7 +177,8 @@ class BfclTools:
 
     environment: BfclEnvironment
     toolset: Toolset
-    """The backends' tools, each first waiting its latency on the event loop (async)."""
+    """The backends' tools, each first waiting its latency on the event loop (async), then
+    returning its value rendered as text (see the module docstring)."""
     labels: dict[str, dict[str, list[str]]]
     """Tool name → ``{"reads": [...], "writes": [...]}`` (``bfcl_labels.json``)."""
 
@@ -178,10 +186,19 @@ class BfclTools:
 def bfcl_tools(entry: BfclEntry, latency: Latency, time_scale: float = 1.0) -> BfclTools:
     """Fresh backends for ``entry`` with ``latency`` (see the module docstring)."""
     environment = make_environment(entry)
-    toolset = with_latency(environment.toolset, latency.sampler(time_scale), sync_tools="loop")
+    delayed = with_latency(environment.toolset, latency.sampler(time_scale), sync_tools="loop")
+    toolset = Toolset(dataclasses.replace(t, function=_rendering(t.function)) for t in delayed)
     every = bfcl_labels()
     labels = {t.name: every[t.name] for t in toolset}
     return BfclTools(environment=environment, toolset=toolset, labels=labels)
+
+
+def _rendering(function: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(function)
+    async def run(*args: Any, **kwargs: Any) -> str:
+        return render_value(await function(*args, **kwargs))
+
+    return run
 
 
 @dataclass(kw_only=True)
