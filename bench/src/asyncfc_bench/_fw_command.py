@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -143,18 +142,34 @@ async def bench_frameworks_bfcl(args: argparse.Namespace) -> int:
     (out_dir / "summary.json").write_text(
         json.dumps({"tasks": len(tasks), "settings": settings, "summary": rows}, indent=1)
     )
-    (out_dir / "summary.md").write_text(_markdown(rows, len(tasks)))
+    (out_dir / "summary.md").write_text(_markdown(rows, len(tasks), _command_line(args)))
     return 1 if mismatched else 0
 
 
-def _markdown(rows: list[dict[str, Any]], n: int) -> str:
+def _command_line(args: argparse.Namespace) -> str:
+    """The command that repeats this run, every option spelled out."""
+    parts = ["asyncfc-bench bench frameworks-bfcl"]
+    if args.tasks:
+        parts.append(f"--tasks {args.tasks}")
+    elif args.limit is not None:
+        parts.append(f"--limit {args.limit}")
+    parts += [
+        f"--frameworks {args.frameworks} --setups {args.setups}",
+        f"--latency {args.latency:g} --latency-kind {args.latency_kind}",
+        f"--ttft {args.ttft:g} --tps {args.tps:g} --seed {args.seed}",
+        f"--batching-rate {args.batching_rate:g} --reference-rate {args.reference_rate:g}",
+        f"--final-answer {args.final_answer} --out {args.out}",
+    ]
+    return " ".join(parts)
+
+
+def _markdown(rows: list[dict[str, Any]], n: int, command: str) -> str:
     head = "| " + " | ".join(h for _, h, _ in _COLUMNS) + " |\n"
     rule = "|" + "---|" * len(_COLUMNS) + "\n"
     lines = ["| " + " | ".join(fmt.format(r[key]) for key, _, fmt in _COLUMNS) + " |" for r in rows]
-    cmd = " ".join(sys.argv[1:]) or "bench frameworks-bfcl"
     return (
         f"# BFCL multi_turn_base through the frameworks: {n} tasks\n\n"
-        f"`asyncfc-bench {cmd}` (reference modes: {', '.join(REFERENCE_MODES)})\n\n"
+        f"`{command}` (asyncfc's reference modes: {', '.join(REFERENCE_MODES)})\n\n"
         + head
         + rule
         + "\n".join(lines)
