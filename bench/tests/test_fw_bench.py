@@ -42,7 +42,7 @@ def tasks() -> list[FrameworkTask]:
 def test_every_setup_scores_as_sequential(tasks: list[FrameworkTask]) -> None:
     for task in tasks:
         rows = task.rows()
-        assert len(rows) == 3 + 2 * 3
+        assert len(rows) == 4 + 2 * 3
         base = rows[row_name("asyncfc", "sequential")]
         assert base["accurate"]
         for name, figures in rows.items():
@@ -106,6 +106,7 @@ def test_the_command_writes_its_table(tmp_path: Path) -> None:
         "asyncfc Agent sequential",
         "asyncfc Agent parallel",
         "asyncfc Agent async_parallel",
+        "asyncfc Agent async_parallel, reask",
         "openai-agents (a) alone",
         "openai-agents (c) + futures",
     ]

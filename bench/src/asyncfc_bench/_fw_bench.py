@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from asyncfc.replay import Behaviour, DecodeModel, Latency, ModeOutcome
+from asyncfc.replay import BatchingPolicy, Behaviour, DecodeModel, Latency, ModeOutcome
 
 from ._bfcl_bench import bfcl_plan, calls_by_turn, run_bfcl_task
 from ._bfcl_data import BfclEntry
@@ -31,6 +31,7 @@ from ._fw_common import ReplayBridge, SetupOutcome, Variant, bfcl_tools
 
 __all__ = (
     "FRAMEWORKS",
+    "REASK",
     "REFERENCE_MODES",
     "FrameworkTask",
     "row_name",
@@ -42,6 +43,8 @@ FRAMEWORKS: tuple[str, ...] = ("pydantic-ai", "openai-agents")
 """The frameworks, by the names the command line takes."""
 REFERENCE_MODES: tuple[str, ...] = ("sequential", "parallel", "async_parallel")
 """asyncfc's own modes run beside the frameworks (``sequential`` is the baseline)."""
+REASK = "async_parallel, reask"
+"""The reference row of asyncfc's ``async_parallel`` with ``final_answer="reask"``."""
 
 _LETTER = {"alone": "(a) alone", "labels": "(b) + labels", "futures": "(c) + futures"}
 
@@ -107,12 +110,21 @@ async def run_framework_task(
     decode: DecodeModel,
     latency: Latency,
     behaviour: Behaviour,
+    batching: BatchingPolicy = "independent",
     reference_modes: Sequence[str] = REFERENCE_MODES,
+    reask_reference: bool = True,
     **options: Any,
 ) -> FrameworkTask:
     """Run ``entry`` through asyncfc's reference modes and every framework setup, on the
     running event loop (a :class:`~asyncfc_bench._virtual_clock.VirtualClockLoop` for exact
-    times); ``options`` go to asyncfc's own runs (``final_answer``, ``hold``, ...)."""
+    times); ``batching`` is the replayed model's batching policy in every run (with
+    ``"greedy"`` it also puts conflicting calls in one response, relying on the runtime to
+    order them); ``options`` go to asyncfc's own runs (``final_answer``, ``hold``, ...).
+
+    With ``reask_reference`` asyncfc's ``async_parallel`` also runs with
+    ``final_answer="reask"`` (the row :data:`REASK`): the frameworks' drains re-ask whenever
+    the model has not seen a result, as ``reask`` does, so that row isolates what the
+    session's delivery path costs."""
     if "sequential" not in reference_modes:
         raise ValueError("the reference modes must include 'sequential' (the baseline)")
     reference, _ = await run_bfcl_task(
@@ -123,9 +135,30 @@ async def run_framework_task(
         time_scale=1.0,
         sync_tools="loop",
         behaviour=behaviour,
+        batching=batching,
         **options,
     )
     sequential = reference["sequential"].extra
+    if reask_reference and "async_parallel" in reference_modes:
+        # The frameworks' drains re-ask whenever a result is unseen: asyncfc's "reask".
+        options = {**options, "final_answer": "reask"}
+        again, _ = await run_bfcl_task(
+            entry,
+            modes=["async_parallel"],
+            decode=decode,
+            latency=latency,
+            time_scale=1.0,
+            sync_tools="loop",
+            behaviour=behaviour,
+            batching=batching,
+            **options,
+        )
+        reask = again["async_parallel"]
+        reask.extra = {
+            **reask.extra,
+            "state_matches_sequential": reask.extra["state"] == sequential["state"],
+        }
+        reference[REASK] = reask
     plan, _ = bfcl_plan(entry)
     task = FrameworkTask(entry_id=entry.id, reference=reference)
     for framework in frameworks:
@@ -138,6 +171,7 @@ async def run_framework_task(
                 futures=variant == "futures",
                 decode=decode,
                 behaviour=behaviour,
+                batching=batching,
             )
             outcome = await run(variant, plan.prompts, bridge, tools.toolset, tools.labels)
             verdict = score(entry, calls_by_turn(outcome.messages, plan.prompts))

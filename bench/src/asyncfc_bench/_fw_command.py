@@ -62,6 +62,13 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         help="q: share of reachable dependencies passed by reference (1; BFCL plans have none)",
     )
     p.add_argument(
+        "--batching",
+        choices=["independent", "greedy"],
+        default="independent",
+        help="which calls the replayed model puts in one response (independent; greedy also "
+        "sends conflicting calls together)",
+    )
+    p.add_argument(
         "--final-answer",
         choices=["reask", "label_aware"],
         default="label_aware",
@@ -118,6 +125,7 @@ async def bench_frameworks_bfcl(args: argparse.Namespace) -> int:
                 decode=decode,
                 latency=latency,
                 behaviour=behaviour,
+                batching=args.batching,
                 final_answer=args.final_answer,
             )
             tasks.append(task)
@@ -134,7 +142,8 @@ async def bench_frameworks_bfcl(args: argparse.Namespace) -> int:
     mismatched = sum(r["state_mismatches"] + r["verdict_mismatches"] for r in rows)
     console.print(
         f"Decode {args.ttft:g} s TTFT + {args.tps:g} tok/s, tools {args.latency:g} s "
-        f"({args.latency_kind}), p={args.batching_rate:g}, q={args.reference_rate:g}, virtual "
+        f"({args.latency_kind}), batching {args.batching}, p={args.batching_rate:g}, "
+        f"q={args.reference_rate:g}, virtual "
         f"clock.  Speed-up: asyncfc's sequential time ÷ the setup's, per task.  State or "
         f"verdict differences from sequential: {mismatched}.  Outputs in {out_dir}"
     )
@@ -157,7 +166,8 @@ def _command_line(args: argparse.Namespace) -> str:
         f"--frameworks {args.frameworks} --setups {args.setups}",
         f"--latency {args.latency:g} --latency-kind {args.latency_kind}",
         f"--ttft {args.ttft:g} --tps {args.tps:g} --seed {args.seed}",
-        f"--batching-rate {args.batching_rate:g} --reference-rate {args.reference_rate:g}",
+        f"--batching {args.batching} --batching-rate {args.batching_rate:g} "
+        f"--reference-rate {args.reference_rate:g}",
         f"--final-answer {args.final_answer} --out {args.out}",
     ]
     return " ".join(parts)

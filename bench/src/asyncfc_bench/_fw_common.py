@@ -52,6 +52,7 @@ from asyncfc import (
     render_value,
 )
 from asyncfc.replay import (
+    BatchingPolicy,
     Behaviour,
     DecodeModel,
     Latency,
@@ -140,13 +141,16 @@ class ReplayBridge:
         futures: bool,
         decode: DecodeModel,
         behaviour: Behaviour,
+        batching: BatchingPolicy = "independent",
         time_scale: float = 1.0,
     ) -> ReplayBridge:
         """A bridge whose script plays ``plan`` as asyncfc's ``parallel`` replay does, or
-        ``async_parallel`` with ``futures``; batches are judged by ``toolset``'s labels."""
+        ``async_parallel`` with ``futures``; with the ``"independent"`` batching policy,
+        batches are judged by ``toolset``'s labels (:mod:`asyncfc.replay`)."""
         script = replay_script(
             plan,
             "async_parallel" if futures else "parallel",
+            batching=batching,
             conflicts=label_conflicts(toolset),
             behaviour=behaviour,
         )
