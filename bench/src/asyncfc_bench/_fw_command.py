@@ -62,6 +62,11 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         help="q: share of reachable dependencies passed by reference (1; BFCL plans have none)",
     )
     p.add_argument(
+        "--await-first",
+        action="store_true",
+        help="futures: the model awaits unseen results before answering",
+    )
+    p.add_argument(
         "--batching",
         choices=["independent", "greedy"],
         default="independent",
@@ -109,7 +114,10 @@ async def bench_frameworks_bfcl(args: argparse.Namespace) -> int:
     decode = DecodeModel(ttft=args.ttft, tokens_per_second=args.tps)
     latency = Latency(kind=args.latency_kind, seconds=args.latency, seed=args.seed)
     behaviour = Behaviour(
-        batching_rate=args.batching_rate, reference_rate=args.reference_rate, seed=args.seed
+        batching_rate=args.batching_rate,
+        reference_rate=args.reference_rate,
+        await_first=args.await_first,
+        seed=args.seed,
     )
     out_dir: Path = args.out / "frameworks_bfcl"
     out_dir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, before any run
@@ -170,6 +178,8 @@ def _command_line(args: argparse.Namespace) -> str:
         f"--reference-rate {args.reference_rate:g}",
         f"--final-answer {args.final_answer} --out {args.out}",
     ]
+    if args.await_first:
+        parts.append("--await-first")
     return " ".join(parts)
 
 
