@@ -93,7 +93,7 @@ def test_futures_run_in_the_background_and_every_call_is_made_once(
             assert all(c.startswith("future_") for c in contents)
             sync = task.setups[(framework, "alone")]
             assert outcome.wall < sync.wall
-            assert outcome.requests > sync.requests  # the drains asked again
+            assert outcome.requests >= sync.requests
 
 
 def test_the_command_writes_its_table(tmp_path: Path) -> None:
