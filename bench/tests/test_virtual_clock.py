@@ -131,19 +131,19 @@ def test_asyncfc_replay_gives_mockclock_figures() -> None:
     """asyncfc's own modes on two BFCL tasks: the same wall time and requests per mode on
     this loop (asyncio) as on trio's MockClock."""
     entries = load_multi_turn("multi_turn_base", limit=2)
-    kwargs = {
-        "modes": ["sequential", "parallel", "async_parallel"],
-        "decode": DecodeModel(),
-        "latency": Latency(),
-        "time_scale": 1.0,
-        "sync_tools": "loop",
-        "behaviour": Behaviour(),
-    }
 
     async def figures() -> list[dict[str, tuple[float, int]]]:
         out = []
         for entry in entries:
-            outcomes, _ = await run_bfcl_task(entry, **kwargs)  # type: ignore[arg-type]
+            outcomes, _ = await run_bfcl_task(
+                entry,
+                modes=["sequential", "parallel", "async_parallel"],
+                decode=DecodeModel(),
+                latency=Latency(),
+                time_scale=1.0,
+                sync_tools="loop",
+                behaviour=Behaviour(),
+            )
             out.append({m: (o.wall, o.run.model_requests) for m, o in outcomes.items()})
         return out
 

@@ -115,13 +115,14 @@ def to_neutral(items: str | Sequence[Any], instructions: str | None = None) -> l
     return out
 
 
-def to_output_items(reply: AssistantMessage) -> list[Any]:
-    """An asyncfc reply as Responses output items (a text message, then the calls)."""
+def to_output_items(reply: AssistantMessage, message_id: str = "msg_1") -> list[Any]:
+    """An asyncfc reply as Responses output items (a text message with ``message_id``, then
+    the calls, each with its call id)."""
     out: list[Any] = []
     if reply.content:
         out.append(
             ResponseOutputMessage(
-                id=f"msg_{len(reply.content)}",
+                id=message_id,
                 type="message",
                 role="assistant",
                 status="completed",
@@ -176,7 +177,7 @@ class ReplayModel(Model):
         tokens_in = bridge.input_tokens - before[0]
         tokens_out = bridge.output_tokens - before[1]
         return ModelResponse(
-            output=to_output_items(reply),
+            output=to_output_items(reply, f"msg_{bridge.requests}"),
             usage=Usage(
                 requests=1,
                 input_tokens=tokens_in,
