@@ -3,7 +3,9 @@
 The names here work without the agent loop: loading tasks, building fresh backends and
 toolsets with read/write labels, parsing and scoring calls, and replaying ground truth.  The
 runs themselves replay plans through :mod:`asyncfc.replay` (``asyncfc-bench bench bfcl``,
-:mod:`asyncfc_bench.cli`).  The harness uses only asyncfc's public API.
+:mod:`asyncfc_bench.cli`); ``asyncfc-bench bench frameworks-bfcl`` replays BFCL through
+pydantic-ai and the OpenAI Agents SDK on a virtual-time asyncio loop
+(:mod:`asyncfc_bench._fw_bench`).  The harness uses only asyncfc's public API.
 """
 
 from ._bfcl_backends import BfclEnvironment as BfclEnvironment

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from asyncfc import AWAIT_TOOL_NAME, AgentRun, AssistantMessage, UserMessage
+from asyncfc import AWAIT_TOOL_NAME, AgentRun, AssistantMessage, Message, UserMessage
 from asyncfc.replay import (
     BatchingPolicy,
     DecodeModel,
@@ -33,7 +33,7 @@ from ._bfcl_data import BfclEntry
 from ._bfcl_dependencies import information_dependencies, replay_ground_truth
 from ._bfcl_scoring import score
 
-__all__ = ("bfcl_plan", "executed_calls", "run_bfcl_task")
+__all__ = ("bfcl_plan", "calls_by_turn", "executed_calls", "run_bfcl_task")
 
 
 def bfcl_plan(entry: BfclEntry) -> tuple[Plan, int]:
@@ -58,9 +58,15 @@ def executed_calls(run: AgentRun, prompts: Sequence[str]) -> list[list[list[str]
 
     ``await_future`` calls are the runtime's, not the task's, and are left out.
     """
+    return calls_by_turn(run.messages, prompts)
+
+
+def calls_by_turn(messages: Sequence[Message], prompts: Sequence[str]) -> list[list[list[str]]]:
+    """The calls of a conversation as BFCL's checker wants them (see :func:`executed_calls`);
+    a user turn starts at the user message that ends with its prompt."""
     turns: list[list[list[str]]] = []
     next_prompt = 0
-    for message in run.messages:
+    for message in messages:
         if (
             isinstance(message, UserMessage)
             and next_prompt < len(prompts)

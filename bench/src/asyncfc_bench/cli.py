@@ -1,9 +1,12 @@
-"""The ``asyncfc-bench`` command: ``demo``, ``bench bfcl`` and ``bench complexfuncbench``.
+"""The ``asyncfc-bench`` command: ``demo``, ``bench bfcl``, ``bench complexfuncbench`` and
+``bench frameworks-bfcl``.
 
 ``demo`` replays one BFCL multi-turn task in every mode and draws its timelines; ``bench``
 runs a whole suite.  With ``--model`` the BFCL commands use a real model instead of the replay
 (:mod:`asyncfc_bench._live`).  The commands live in :mod:`asyncfc_bench._commands`, the tables
-and files they write in :mod:`asyncfc_bench._report`.
+and files they write in :mod:`asyncfc_bench._report`.  ``bench frameworks-bfcl`` replays BFCL
+through pydantic-ai and the OpenAI Agents SDK on a virtual-time asyncio loop
+(:mod:`asyncfc_bench._fw_command`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from typing import Any
 import anyio
 
 from ._commands import MODE_HELP, bench_bfcl, bench_cfb, demo, live_run
+from ._fw_command import add_parser as add_frameworks_parser
+from ._fw_command import main_virtual as frameworks_bfcl
 
 __all__ = ("main",)
 
@@ -148,6 +153,7 @@ def _parser() -> argparse.ArgumentParser:
             default="independent",
             help="which calls the replayed model puts in one parallel request (independent)",
         )
+    add_frameworks_parser(bsub)
     return p
 
 
@@ -158,6 +164,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     everything frozen is handed back to the collector when the command returns, so a caller
     that goes on (a test session) keeps a normal heap."""
     args = _parser().parse_args(argv)
+    if getattr(args, "suite", None) == "frameworks-bfcl":
+        try:
+            return frameworks_bfcl(args)
+        finally:
+            gc.unfreeze()
     live = getattr(args, "model", None) is not None
     if args.time_scale is None:
         args.time_scale = 1.0 if live else args.replay_time_scale
