@@ -62,6 +62,12 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         help="q: share of reachable dependencies passed by reference (1; BFCL plans have none)",
     )
     p.add_argument(
+        "--inline-await-rate",
+        type=float,
+        default=1.0,
+        help="r: share of awaits written in the response of the calls they wait for (1)",
+    )
+    p.add_argument(
         "--await-first",
         action="store_true",
         help="futures: the model awaits unseen results before answering",
@@ -116,6 +122,7 @@ async def bench_frameworks_bfcl(args: argparse.Namespace) -> int:
     behaviour = Behaviour(
         batching_rate=args.batching_rate,
         reference_rate=args.reference_rate,
+        inline_await_rate=args.inline_await_rate,
         await_first=args.await_first,
         seed=args.seed,
     )

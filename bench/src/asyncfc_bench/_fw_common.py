@@ -58,6 +58,7 @@ from asyncfc.replay import (
     Latency,
     Plan,
     label_conflicts,
+    label_reads,
     replay_script,
     with_latency,
 )
@@ -153,6 +154,7 @@ class ReplayBridge:
             batching=batching,
             conflicts=label_conflicts(toolset),
             behaviour=behaviour,
+            reads=label_reads(toolset),
         )
         return cls(
             model=ScriptedModel(
