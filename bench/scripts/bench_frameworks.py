@@ -1,13 +1,15 @@
 """asyncfc inside pydantic-ai and the OpenAI Agents SDK: overhead and side-by-side (a script).
 
-Run: ``.venv/bin/python bench/scripts/bench_frameworks.py [--calls N] [--repeats R]``
+Run: ``.venv/bin/python bench/scripts/bench_frameworks.py [--calls N] [--repeats R] [--part P]``
 
 (1) Zero decode time: one model response with N no-op async tool calls, then a final
     answer.  Per framework: (a) the framework alone, its default parallel tool execution;
     (b) + ``asyncfc`` label-aware concurrency (the no-op tool is labelled pure, so all calls
     may run together, as in (a)); (c) + ``asyncfc`` futures.  asyncfc's own ``Agent``
     ("parallel" and "async_parallel") on its own ScriptedModel is the reference.  Prints the
-    median wall time, the per-call cost, and (b)/(a), (c)/(a): the wrapper's added cost.
+    median wall time and CPU time (``time.process_time``, which other jobs on a shared
+    machine do not inflate), the CPU cost per call, and (b)/(a), (c)/(a) of both: the
+    wrapper's added cost.  ``--part 1`` runs only this part.
 (2) Side by side with scripted decode time (``ttft + per-call time``) and tool latency: two
     searches, two fetches, two summaries, two saves into the same notes (a write-write
     conflict the framework alone runs concurrently and asyncfc keeps apart), then an answer.
@@ -29,8 +31,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import math
+import statistics
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -66,6 +70,9 @@ class Outcome:
     output_tokens: int
     output: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    cpu_s: float = 0.0
+    """CPU seconds of this process during the run (``time.process_time``): unlike wall time,
+    not inflated by other jobs on a shared machine (every setup here runs on one thread)."""
 
 
 def _chars_tokens(obj: Any) -> int:
@@ -117,12 +124,13 @@ def _pydantic_ai(
                 capabilities=[AsyncFC(toolset, mode="async", labels=labels)],
                 retries={"output": 3},
             )
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         result = await agent.run("go")
-        wall = time.perf_counter() - start
+        wall, cpu = time.perf_counter() - start, time.process_time() - cpu
         usage = result.usage
         return Outcome(
             wall_s=wall,
+            cpu_s=cpu,
             requests=usage.requests,
             input_tokens=usage.input_tokens,
             output_tokens=usage.output_tokens,
@@ -188,7 +196,7 @@ def _openai_agents(
 
         agent = Agent(name="bench", model=Endless(), tools=list(function_tools))
         config = RunConfig(tracing_disabled=True)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         if variant == "alone":
             result = await Runner.run(agent, "go", run_config=config, max_turns=50)
         else:
@@ -196,9 +204,10 @@ def _openai_agents(
             result = await asyncfc_run(
                 agent, "go", mode=mode, labels=labels, run_config=config, max_turns=50
             )
-        wall = time.perf_counter() - start
+        wall, cpu = time.perf_counter() - start, time.process_time() - cpu
         return Outcome(
             wall_s=wall,
+            cpu_s=cpu,
             requests=tally["requests"],
             input_tokens=tally["input"],
             output_tokens=tally["output"],
@@ -233,12 +242,13 @@ def _asyncfc(
         model = ScriptedModel(script=reply)
         mode: AgentMode = "parallel" if variant in ("alone", "labels") else "async_parallel"
         agent = Agent(model=model, toolset=toolset, mode=mode)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         result = await agent.run("go")
-        wall = time.perf_counter() - start
+        wall, cpu = time.perf_counter() - start, time.process_time() - cpu
         metrics = result.trace.metrics()
         return Outcome(
             wall_s=wall,
+            cpu_s=cpu,
             requests=result.model_requests,
             input_tokens=metrics.input_tokens,
             output_tokens=metrics.output_tokens,
@@ -285,30 +295,53 @@ async def noop(i: int) -> int:
     return i
 
 
+async def _samples(
+    setups: Mapping[str, Callable[[], Awaitable[Outcome]]], repeats: int
+) -> dict[str, list[Outcome]]:
+    """Every run of each setup after one warm-up; the setups take turns within a repeat, and
+    the garbage of one run is collected before the next starts, outside the timing."""
+    for setup in setups.values():
+        await setup()
+    runs: dict[str, list[Outcome]] = {name: [] for name in setups}
+    for _ in range(repeats):
+        for name, setup in setups.items():
+            gc.collect()
+            runs[name].append(await setup())
+    return runs
+
+
 async def overhead(calls: int, repeats: int) -> None:
+    """(1): wall and CPU time of each setup (medians, each taken on its own), and the ratios
+    to the framework alone; CPU time is the figure a shared machine does not inflate."""
+
     def plain(i: int) -> Turn:
         return Turn(calls=[("noop", {"i": k}) for k in range(calls)]) if i == 0 else Turn(text="ok")
 
     labels: dict[str, dict[str, list[str]]] = {"noop": {"reads": []}}
     print(f"(1) {calls} no-op calls in one response, zero decode time; median of {repeats}")
-    print(f"{'setup':<34}{'wall ms':>10}{'µs/call':>10}{'÷ alone':>10}{'requests':>10}")
+    print(
+        f"{'setup':<34}{'wall ms':>9}{'cpu ms':>9}{'cpu µs/call':>12}"
+        f"{'wall ÷ a':>10}{'cpu ÷ a':>9}{'requests':>9}"
+    )
     for framework in ("pydantic-ai", "openai-agents", "asyncfc"):
         variants: tuple[Variant, ...] = ("alone", "labels", "futures")
         if framework == "asyncfc":
             variants = ("alone", "futures")
-        results = await _medians(
+        runs = await _samples(
             {v: build(framework, v, [noop], labels, plain) for v in variants}, repeats
         )
-        base = results["alone"].wall_s
-        for variant, o in results.items():
-            name = {"alone": "alone (parallel)", "labels": "+ asyncfc labels"}.get(
+        wall = {v: statistics.median(o.wall_s for o in rs) for v, rs in runs.items()}
+        cpu = {v: statistics.median(o.cpu_s for o in rs) for v, rs in runs.items()}
+        for letter, variant in zip("abc", variants, strict=False):
+            name = f"({letter}) " + {"alone": "alone (parallel)", "labels": "+ asyncfc labels"}.get(
                 variant, "+ asyncfc futures"
             )
             if framework == "asyncfc":
                 name = "Agent parallel" if variant == "alone" else "Agent async_parallel"
             print(
-                f"{framework + ' ' + name:<34}{o.wall_s * 1e3:>10.1f}"
-                f"{o.wall_s / calls * 1e6:>10.1f}{o.wall_s / base:>10.3f}{o.requests:>10}"
+                f"{framework + ' ' + name:<34}{wall[variant] * 1e3:>9.1f}{cpu[variant] * 1e3:>9.1f}"
+                f"{cpu[variant] / calls * 1e6:>12.1f}{wall[variant] / wall['alone']:>10.3f}"
+                f"{cpu[variant] / cpu['alone']:>9.3f}{runs[variant][0].requests:>9}"
             )
 
 
@@ -411,9 +444,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--part", type=int, choices=(1, 2), help="run only this part")
     args = parser.parse_args()
-    asyncio.run(overhead(args.calls, args.repeats))
-    asyncio.run(side_by_side(max(3, args.repeats // 2)))
+    if args.part in (None, 1):
+        asyncio.run(overhead(args.calls, args.repeats))
+    if args.part in (None, 2):
+        asyncio.run(side_by_side(max(3, args.repeats // 2)))
 
 
 if __name__ == "__main__":

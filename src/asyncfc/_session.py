@@ -116,20 +116,23 @@ class FuturesSession:
                 call, "invalid_arguments", f"call id {call.id!r} was already used in this session"
             )
         self._call_ids.add(call.id)
-        if self.mode == "async" and call.name == AWAIT_TOOL_NAME:
+        if self.mode == "concurrent":  # answered with its own result, never delivered again
+            outcome = await self.scheduler.call(call)
+            if isinstance(outcome, ToolResult):
+                return outcome
+            # no checkpoint since the future settled: a drain cannot have delivered it
+            self.delivery.seen.add(outcome.number)
+            assert outcome.result is not None
+            return outcome.result
+        if call.name == AWAIT_TOOL_NAME:
             result = await self.delivery.serve_await(call)
         else:
-            outcome = self.scheduler.submit(call)
-            if isinstance(outcome, ToolResult):
-                result = outcome
-            elif self.mode == "concurrent":
-                self.delivery.mark_seen([outcome])  # answered below, never delivered again
-                await outcome.wait()
-                assert outcome.result is not None
-                result = outcome.result
+            submitted = self.scheduler.submit(call)
+            if isinstance(submitted, ToolResult):
+                result = submitted
             else:
                 result = ToolResult(
-                    call_id=call.id, name=call.name, content=pending_text(outcome.id)
+                    call_id=call.id, name=call.name, content=pending_text(submitted.id)
                 )
         return self._with_delivery(result)
 

@@ -201,12 +201,15 @@ class AsyncFCToolset(WrapperToolset[Any]):
         self, name: str, tool_args: dict[str, Any], ctx: RunContext[Any], tool: ToolsetTool[Any]
     ) -> Any:
         """Answer through the session: a future (async mode) or the label-ordered result."""
-        session = self._session()
-        original = self._bound().originals.get(name, tool)
+        state = self._state
+        if state is None or state.session is None:
+            raise RuntimeError("AsyncFCToolset used outside its 'async with' (the agent run)")
+        session = state.session
         call_id = ctx.tool_call_id or session.new_call_id()
-        token = FRAMEWORK_CALL.set((self.wrapped, name, ctx, original))
+        call = ToolCall(id=call_id, name=name, arguments=tool_args)
+        token = FRAMEWORK_CALL.set((self.wrapped, name, ctx, state.originals.get(name, tool)))
         try:
-            result = await session.call(ToolCall(id=call_id, name=name, arguments=tool_args))
+            result = await session.call(call)
         finally:
             FRAMEWORK_CALL.reset(token)
         if self.mode == "async":
