@@ -15,6 +15,7 @@ pytest.importorskip("pydantic_ai")
 import anyio.lowlevel
 from conftest import other_tasks
 from pydantic_ai import Agent, AgentRunResultEvent, FunctionToolset, ModelRetry
+from pydantic_ai.exceptions import UnexpectedModelBehavior
 from pydantic_ai.messages import (
     ModelMessage,
     ModelRequest,
@@ -326,3 +327,88 @@ async def test_streamed_runs_drain_too() -> None:
     feedback = results[0].all_messages()[-2].parts[0]
     assert isinstance(feedback, RetryFeedbackPart)
     assert "future_1 = 2" in feedback.content
+
+
+def _stream_script(*steps: Any) -> tuple[FunctionModel, list[int]]:
+    """A streaming FunctionModel: ``steps[n]`` is the n-th response, a text (streamed in two
+    chunks) or a ``(name, json_args, call_id)`` tool call."""
+    requests: list[int] = []
+
+    async def stream(messages: list[ModelMessage], info: AgentInfo) -> AsyncIterator[Any]:
+        step = steps[len(requests)]
+        requests.append(len(messages))
+        if isinstance(step, str):
+            yield step[:2]
+            yield step[2:]
+        else:
+            name, args, call_id = step
+            yield {0: DeltaToolCall(name=name, json_args=args, tool_call_id=call_id)}
+
+    return FunctionModel(stream_function=stream), requests
+
+
+async def test_run_stream_composes_when_the_model_has_seen_every_result() -> None:
+    async def slow(x: int) -> int:
+        """Slow."""
+        await anyio.lowlevel.checkpoint()
+        return x + 1
+
+    model, requests = _stream_script(
+        ("slow", '{"x": 1}', "c1"),
+        ("await_future", '{"future_ids": ["future_1"]}', "c2"),
+        "the answer is 2",
+    )
+    agent = Agent(model, capabilities=[AsyncFC(FunctionToolset([slow]))])
+    async with agent.run_stream("go") as result:
+        chunks = [text async for text in result.stream_output(debounce_by=None)]
+        output = await result.get_output()
+    assert output == "the answer is 2"
+    assert chunks[-1] == "the answer is 2"
+    assert len(requests) == 3  # no drain retry: the model had awaited the one future
+    assert "future_1 = 2" in texts(result.all_messages())
+
+
+async def test_run_stream_with_unseen_results_fails_with_asyncfcs_note() -> None:
+    """pydantic-ai's ``run_stream`` cannot retry an output; the drain's rejection reaches the
+    caller as pydantic-ai's ``UnexpectedModelBehavior``, whose cause says why and what to use."""
+    release = anyio.Event()
+
+    async def slow(x: int) -> int:
+        """Slow."""
+        await release.wait()
+        return x + 1
+
+    model, requests = _stream_script(("slow", '{"x": 1}', "c1"), "done")
+    agent = Agent(model, capabilities=[AsyncFC(FunctionToolset([slow]))])
+    before = other_tasks()
+    release.set()  # the result settles, but the model answers without having seen it
+    with pytest.raises(UnexpectedModelBehavior, match="retries are not supported") as caught:
+        async with agent.run_stream("go") as result:
+            await result.get_output()
+    cause = caught.value.__cause__
+    assert isinstance(cause, ModelRetry)
+    assert "future_1 = 2" in str(cause)  # the delivery the model would have read in run()
+    assert any("run_stream_events()" in note for note in getattr(cause, "__notes__", []))
+    assert len(requests) == 2
+    await asyncio.sleep(0)
+    assert other_tasks() - before == set()
+
+
+async def test_run_stream_in_concurrent_mode() -> None:
+    def double(x: int) -> int:
+        """Double x."""
+        return 2 * x
+
+    model, requests = _stream_script(("double", '{"x": 4}', "c1"), "it is 8")
+    wrapped = AsyncFCToolset(FunctionToolset([double]), mode="concurrent")
+    async with Agent(model, toolsets=[wrapped]).run_stream("go") as result:
+        output = await result.get_output()
+    assert output == "it is 8"
+    assert len(requests) == 2
+    returned = [
+        p.content
+        for m in result.all_messages()
+        for p in getattr(m, "parts", [])
+        if isinstance(p, ToolReturnPart)
+    ]
+    assert returned == [8]

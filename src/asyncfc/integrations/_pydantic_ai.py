@@ -51,6 +51,14 @@ __all__ = ("AsyncFC", "AsyncFCToolset")
 _ANY_ARGS = SchemaValidator(core_schema.dict_schema(core_schema.str_schema()))
 """Widened arguments are checked by the wrapped tool's validator once resolved, not before."""
 
+_STREAM_NOTE = (
+    "asyncfc: the model gave a final output before it had seen every tool result, so the "
+    "drain (AsyncFC, mode='async') rejects it with ModelRetry carrying those results. "
+    "Agent.run_stream() cannot retry an output (it commits to the first one); with futures use "
+    "run(), run_stream_events() or iter(), or AsyncFC(mode='concurrent') with run_stream()."
+)
+"""Added to the drain's ``ModelRetry``: ``run_stream`` wraps it in ``UnexpectedModelBehavior``."""
+
 _CONTROL_FLOW = (ModelRetry, CallDeferred, ApprovalRequired, ToolFailed)
 """Exceptions by which a tool talks to pydantic-ai itself (concurrent mode hands them on)."""
 
@@ -292,5 +300,7 @@ class AsyncFC(AbstractCapability[Any]):
             return output
         delivery = await self._run_toolset.drain()
         if delivery:
-            raise ModelRetry(delivery)
+            retry = ModelRetry(delivery)  # its message is what the model reads
+            retry.add_note(_STREAM_NOTE)  # what a traceback adds for the person reading it
+            raise retry
         return output
