@@ -43,7 +43,10 @@ from typing import Any, Literal
 from asyncfc import SessionMode
 
 Framework = Literal["pydantic-ai", "openai-agents", "asyncfc"]
-Variant = Literal["alone", "labels", "futures"]
+Variant = Literal["alone", "labels", "futures", "alone_retry"]
+"""``alone_retry``: the framework alone, its first final output rejected once (one more
+request, as (c) makes at zero decode), the reference that tells (c)'s per-call cost from the
+cost of its extra request."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,7 +91,7 @@ def _pydantic_ai(
     script: TurnScript,
     variant: Variant,
 ) -> Callable[[], Awaitable[Outcome]]:
-    from pydantic_ai import Agent, FunctionToolset
+    from pydantic_ai import Agent, FunctionToolset, ModelRetry
     from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart, ToolCallPart
     from pydantic_ai.models.function import AgentInfo, FunctionModel
 
@@ -115,6 +118,17 @@ def _pydantic_ai(
         toolset = FunctionToolset(list(tools))
         if variant == "alone":
             agent = Agent(FunctionModel(respond), toolsets=[toolset])
+        elif variant == "alone_retry":
+            agent = Agent(FunctionModel(respond), toolsets=[toolset], retries={"output": 3})
+            rejected: list[str] = []
+
+            @agent.output_validator
+            def once(output: str) -> str:
+                if not rejected:
+                    rejected.append(output)
+                    raise ModelRetry("answer again")
+                return output
+
         elif variant == "labels":  # no drain needed: the toolset wrapper alone
             wrapped = AsyncFCToolset(toolset, mode="concurrent", labels=labels)
             agent = Agent(FunctionModel(respond), toolsets=[wrapped])
@@ -149,7 +163,15 @@ def _openai_agents(
     script: TurnScript,
     variant: Variant,
 ) -> Callable[[], Awaitable[Outcome]]:
-    from agents import Agent, RunConfig, Runner, function_tool
+    from agents import (
+        Agent,
+        GuardrailFunctionOutput,
+        OutputGuardrail,
+        OutputGuardrailTripwireTriggered,
+        RunConfig,
+        Runner,
+        function_tool,
+    )
     from agents.testing import ModelStep, ScriptedModel
     from agents.testing.model import ModelCall, assistant_message, function_call
     from agents.usage import Usage
@@ -199,6 +221,24 @@ def _openai_agents(
         start, cpu = time.perf_counter(), time.process_time()
         if variant == "alone":
             result = await Runner.run(agent, "go", run_config=config, max_turns=50)
+        elif variant == "alone_retry":  # as asyncfc's drain: trip once, continue the run
+            tripped: list[bool] = []
+
+            async def once(ctx: Any, agent: Any, output: Any) -> GuardrailFunctionOutput:
+                trip = not tripped
+                tripped.append(True)
+                return GuardrailFunctionOutput(output_info=None, tripwire_triggered=trip)
+
+            agent = agent.clone(output_guardrails=[OutputGuardrail(guardrail_function=once)])
+            try:
+                result = await Runner.run(agent, "go", run_config=config, max_turns=50)
+            except OutputGuardrailTripwireTriggered as exc:
+                if exc.run_data is None:  # the SDK always records it
+                    raise
+                history: list[Any] = [{"role": "user", "content": "go"}]
+                history += [item.to_input_item() for item in exc.run_data.new_items]
+                history.append({"role": "user", "content": "answer again"})
+                result = await Runner.run(agent, history, run_config=config, max_turns=50)
         else:
             mode: SessionMode = "concurrent" if variant == "labels" else "async"
             result = await asyncfc_run(
@@ -310,9 +350,21 @@ async def _samples(
     return runs
 
 
+def _paired(runs: Mapping[str, Sequence[Outcome]], variant: str, base: str, cpu: bool) -> float:
+    """The median over repeats of ``variant / base`` within one repeat (the setups took turns,
+    so a change in the machine's speed between repeats cancels out)."""
+
+    def of(o: Outcome) -> float:
+        return o.cpu_s if cpu else o.wall_s
+
+    return statistics.median(of(v) / of(b) for v, b in zip(runs[variant], runs[base], strict=True))
+
+
 async def overhead(calls: int, repeats: int) -> None:
-    """(1): wall and CPU time of each setup (medians, each taken on its own), and the ratios
-    to the framework alone; CPU time is the figure a shared machine does not inflate."""
+    """(1): median wall and CPU time of each setup, and the ratios to the framework alone
+    (medians of the ratios within a repeat); CPU time is the figure a shared machine
+    inflates least.  (a') is the framework alone with one more request, as (c) makes: (c)
+    over (a') is the futures' cost per call without the cost of that request."""
 
     def plain(i: int) -> Turn:
         return Turn(calls=[("noop", {"i": k}) for k in range(calls)]) if i == 0 else Turn(text="ok")
@@ -320,28 +372,38 @@ async def overhead(calls: int, repeats: int) -> None:
     labels: dict[str, dict[str, list[str]]] = {"noop": {"reads": []}}
     print(f"(1) {calls} no-op calls in one response, zero decode time; median of {repeats}")
     print(
-        f"{'setup':<34}{'wall ms':>9}{'cpu ms':>9}{'cpu µs/call':>12}"
+        f"{'setup':<40}{'wall ms':>9}{'cpu ms':>9}{'cpu µs/call':>12}"
         f"{'wall ÷ a':>10}{'cpu ÷ a':>9}{'requests':>9}"
     )
+    names = {
+        "alone": "(a) alone (parallel)",
+        "labels": "(b) + asyncfc labels",
+        "futures": "(c) + asyncfc futures",
+        "alone_retry": "(a') alone + 1 output retry",
+    }
     for framework in ("pydantic-ai", "openai-agents", "asyncfc"):
-        variants: tuple[Variant, ...] = ("alone", "labels", "futures")
+        variants: tuple[Variant, ...] = ("alone", "labels", "futures", "alone_retry")
         if framework == "asyncfc":
             variants = ("alone", "futures")
         runs = await _samples(
             {v: build(framework, v, [noop], labels, plain) for v in variants}, repeats
         )
-        wall = {v: statistics.median(o.wall_s for o in rs) for v, rs in runs.items()}
-        cpu = {v: statistics.median(o.cpu_s for o in rs) for v, rs in runs.items()}
-        for letter, variant in zip("abc", variants, strict=False):
-            name = f"({letter}) " + {"alone": "alone (parallel)", "labels": "+ asyncfc labels"}.get(
-                variant, "+ asyncfc futures"
-            )
+        for variant in variants:
+            name = names[variant]
             if framework == "asyncfc":
                 name = "Agent parallel" if variant == "alone" else "Agent async_parallel"
+            wall = statistics.median(o.wall_s for o in runs[variant])
+            cpu = statistics.median(o.cpu_s for o in runs[variant])
             print(
-                f"{framework + ' ' + name:<34}{wall[variant] * 1e3:>9.1f}{cpu[variant] * 1e3:>9.1f}"
-                f"{cpu[variant] / calls * 1e6:>12.1f}{wall[variant] / wall['alone']:>10.3f}"
-                f"{cpu[variant] / cpu['alone']:>9.3f}{runs[variant][0].requests:>9}"
+                f"{framework + ' ' + name:<40}{wall * 1e3:>9.1f}{cpu * 1e3:>9.1f}"
+                f"{cpu / calls * 1e6:>12.1f}{_paired(runs, variant, 'alone', False):>10.3f}"
+                f"{_paired(runs, variant, 'alone', True):>9.3f}{runs[variant][0].requests:>9}"
+            )
+        if "alone_retry" in runs:
+            print(
+                f"{framework + ' (c) ÷ (a′), same requests':<40}{'':>30}"
+                f"{_paired(runs, 'futures', 'alone_retry', False):>10.3f}"
+                f"{_paired(runs, 'futures', 'alone_retry', True):>9.3f}"
             )
 
 

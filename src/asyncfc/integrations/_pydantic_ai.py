@@ -214,7 +214,8 @@ class AsyncFCToolset(WrapperToolset[Any]):
             raise RuntimeError("AsyncFCToolset used outside its 'async with' (the agent run)")
         session = state.session
         call_id = ctx.tool_call_id or session.new_call_id()
-        call = ToolCall(id=call_id, name=name, arguments=tool_args)
+        # pydantic-ai has decoded the arguments already: ``decoded`` spares asyncfc the work
+        call = ToolCall(id=call_id, name=name, arguments=tool_args, decoded=tool_args)
         token = FRAMEWORK_CALL.set((self.wrapped, name, ctx, state.originals.get(name, tool)))
         try:
             result = await session.call(call)
