@@ -14,8 +14,16 @@ pytest.importorskip("pydantic_ai")
 
 import anyio.lowlevel
 from conftest import other_tasks
-from pydantic_ai import Agent, AgentRunResultEvent, FunctionToolset, ModelRetry
-from pydantic_ai.exceptions import UnexpectedModelBehavior
+from pydantic_ai import (
+    Agent,
+    AgentRunResultEvent,
+    DeferredToolRequests,
+    DeferredToolResults,
+    FunctionToolset,
+    ModelRetry,
+    RunContext,
+)
+from pydantic_ai.exceptions import ApprovalRequired, UnexpectedModelBehavior
 from pydantic_ai.messages import (
     ModelMessage,
     ModelRequest,
@@ -412,3 +420,59 @@ async def test_run_stream_in_concurrent_mode() -> None:
         if isinstance(p, ToolReturnPart)
     ]
     assert returned == [8]
+
+
+def _approval_agent(
+    wrap: Callable[[FunctionToolset[None]], dict[str, Any]], ran: list[str]
+) -> Agent[None, str | DeferredToolRequests]:
+    def delete(ctx: RunContext[None], path: str) -> str:
+        """Delete a file (needs the user's approval)."""
+        if not ctx.tool_call_approved:
+            raise ApprovalRequired()
+        ran.append(path)
+        return f"deleted {path}"
+
+    async def respond(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        if len(messages) == 1:
+            return calls(("delete", {"path": "a"}, "d1"))
+        return ModelResponse(parts=[TextPart("ok")])
+
+    return Agent(
+        FunctionModel(respond),
+        output_type=[str, DeferredToolRequests],
+        retries={"output": 2},
+        **wrap(FunctionToolset([delete])),
+    )
+
+
+async def test_concurrent_mode_composes_with_deferred_approval() -> None:
+    ran: list[str] = []
+    agent = _approval_agent(lambda ts: {"toolsets": [AsyncFCToolset(ts, mode="concurrent")]}, ran)
+    first = await agent.run("go")
+    assert isinstance(first.output, DeferredToolRequests)  # pydantic-ai's own deferral
+    assert [c.tool_call_id for c in first.output.approvals] == ["d1"]
+    assert ran == []
+    second = await agent.run(
+        message_history=first.all_messages(),
+        deferred_tool_results=DeferredToolResults(approvals={"d1": True}),
+    )
+    assert second.output == "ok"
+    assert ran == ["a"]
+    returned = [
+        p.content
+        for m in second.new_messages()
+        for p in getattr(m, "parts", [])
+        if isinstance(p, ToolReturnPart)
+    ]
+    assert returned == ["deleted a"]
+
+
+async def test_async_mode_makes_a_deferral_the_futures_error() -> None:
+    ran: list[str] = []
+    agent = _approval_agent(lambda ts: {"capabilities": [AsyncFC(ts)]}, ran)
+    result = await agent.run("go")
+    assert result.output == "ok"  # a future cannot wait for a later run: no deferral
+    assert ran == []
+    shown = texts(result.all_messages())
+    assert "future_1 failed" in shown
+    assert "ApprovalRequired" in shown
