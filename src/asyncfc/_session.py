@@ -10,7 +10,9 @@ therefore rides on the only channel it has, the tool results themselves:
   :class:`~asyncfc.Scheduler`, which resolves future references in later calls and orders
   calls by data dependencies and labels.  ``await_future`` is served here.
 * ``mode="concurrent"``: every call waits for its own result; the scheduler still orders
-  calls that arrive concurrently (several requests in flight) by their labels.
+  calls that arrive concurrently (several requests in flight) by their labels.  A call with
+  nothing to wait for runs in the host's own task (:meth:`~asyncfc.Scheduler.call`): a host
+  that already runs each call in a task of its own pays for no second one.
 * Every result settled since the session's previous answer and not yet shown is appended to
   the next answer it returns, in the exact text of :func:`~asyncfc._protocol.delivery_text`.
   :meth:`FuturesSession.drain` returns whatever is left, for the host to show at the end of
