@@ -476,3 +476,34 @@ async def test_async_mode_makes_a_deferral_the_futures_error() -> None:
     shown = texts(result.all_messages())
     assert "future_1 failed" in shown
     assert "ApprovalRequired" in shown
+
+
+async def test_cancelling_a_concurrent_mode_run_cancels_the_call_in_pydantic_ais_task() -> None:
+    running = anyio.Event()
+    cancelled: list[str] = []
+
+    async def hang() -> str:
+        """Never finishes."""
+        running.set()
+        try:
+            await anyio.sleep_forever()
+        except anyio.get_cancelled_exc_class():
+            cancelled.append("hang")
+            raise
+        return "never"
+
+    model, _ = scripted([calls(("hang", {}, "c1"))])
+    wrapped = AsyncFCToolset(FunctionToolset([hang]), mode="concurrent")
+    agent = Agent(model, toolsets=[wrapped])
+    threads = threading.active_count()
+    before = other_tasks()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(agent.run, "go")
+        with anyio.fail_after(5):
+            await running.wait()
+            await anyio.wait_all_tasks_blocked()
+        tg.cancel_scope.cancel()
+    await asyncio.sleep(0)
+    assert cancelled == ["hang"]  # the call ran in the run's own task and was cancelled with it
+    assert other_tasks() - before == set()
+    assert threading.active_count() == threads
