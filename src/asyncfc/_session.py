@@ -122,8 +122,7 @@ class FuturesSession:
             outcome = await self.scheduler.call(call)
             if isinstance(outcome, ToolResult):
                 return outcome
-            # no checkpoint since the future settled: a drain cannot have delivered it
-            self.delivery.seen.add(outcome.number)
+            self.delivery.seen.add(outcome.number)  # shown in this answer
             assert outcome.result is not None
             return outcome.result
         if call.name == AWAIT_TOOL_NAME:
@@ -140,6 +139,8 @@ class FuturesSession:
 
     def take_delivery(self) -> str:
         """The delivery text of results settled and not yet shown ('' if none); marks them shown."""
+        if self.mode == "concurrent":  # every call is answered with its own result
+            return ""
         settled = self.scheduler.settled
         if settled == self._settled_taken:  # O(1) instead of a scan of every future per call
             return ""
