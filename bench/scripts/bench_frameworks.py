@@ -1,13 +1,15 @@
 """asyncfc inside pydantic-ai and the OpenAI Agents SDK: overhead and side-by-side (a script).
 
-Run: ``.venv/bin/python bench/scripts/bench_frameworks.py [--calls N] [--repeats R]``
+Run: ``.venv/bin/python bench/scripts/bench_frameworks.py [--calls N] [--repeats R] [--part P]``
 
 (1) Zero decode time: one model response with N no-op async tool calls, then a final
     answer.  Per framework: (a) the framework alone, its default parallel tool execution;
     (b) + ``asyncfc`` label-aware concurrency (the no-op tool is labelled pure, so all calls
     may run together, as in (a)); (c) + ``asyncfc`` futures.  asyncfc's own ``Agent``
     ("parallel" and "async_parallel") on its own ScriptedModel is the reference.  Prints the
-    median wall time, the per-call cost, and (b)/(a), (c)/(a): the wrapper's added cost.
+    median wall time and CPU time (``time.process_time``, which other jobs on a shared
+    machine do not inflate), the CPU cost per call, and (b)/(a), (c)/(a) of both: the
+    wrapper's added cost.  ``--part 1`` runs only this part.
 (2) Side by side with scripted decode time (``ttft + per-call time``) and tool latency: two
     searches, two fetches, two summaries, two saves into the same notes (a write-write
     conflict the framework alone runs concurrently and asyncfc keeps apart), then an answer.
@@ -29,8 +31,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import math
+import statistics
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -39,7 +43,10 @@ from typing import Any, Literal
 from asyncfc import SessionMode
 
 Framework = Literal["pydantic-ai", "openai-agents", "asyncfc"]
-Variant = Literal["alone", "labels", "futures"]
+Variant = Literal["alone", "labels", "futures", "alone_retry"]
+"""``alone_retry``: the framework alone, its first final output rejected once (one more
+request, as (c) makes at zero decode), the reference that tells (c)'s per-call cost from the
+cost of its extra request."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,6 +73,9 @@ class Outcome:
     output_tokens: int
     output: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    cpu_s: float = 0.0
+    """CPU seconds of this process during the run (``time.process_time``): unlike wall time,
+    not inflated by other jobs on a shared machine (every setup here runs on one thread)."""
 
 
 def _chars_tokens(obj: Any) -> int:
@@ -81,7 +91,7 @@ def _pydantic_ai(
     script: TurnScript,
     variant: Variant,
 ) -> Callable[[], Awaitable[Outcome]]:
-    from pydantic_ai import Agent, FunctionToolset
+    from pydantic_ai import Agent, FunctionToolset, ModelRetry
     from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart, ToolCallPart
     from pydantic_ai.models.function import AgentInfo, FunctionModel
 
@@ -108,6 +118,17 @@ def _pydantic_ai(
         toolset = FunctionToolset(list(tools))
         if variant == "alone":
             agent = Agent(FunctionModel(respond), toolsets=[toolset])
+        elif variant == "alone_retry":
+            agent = Agent(FunctionModel(respond), toolsets=[toolset], retries={"output": 3})
+            rejected: list[str] = []
+
+            @agent.output_validator
+            def once(output: str) -> str:
+                if not rejected:
+                    rejected.append(output)
+                    raise ModelRetry("answer again")
+                return output
+
         elif variant == "labels":  # no drain needed: the toolset wrapper alone
             wrapped = AsyncFCToolset(toolset, mode="concurrent", labels=labels)
             agent = Agent(FunctionModel(respond), toolsets=[wrapped])
@@ -117,12 +138,13 @@ def _pydantic_ai(
                 capabilities=[AsyncFC(toolset, mode="async", labels=labels)],
                 retries={"output": 3},
             )
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         result = await agent.run("go")
-        wall = time.perf_counter() - start
+        wall, cpu = time.perf_counter() - start, time.process_time() - cpu
         usage = result.usage
         return Outcome(
             wall_s=wall,
+            cpu_s=cpu,
             requests=usage.requests,
             input_tokens=usage.input_tokens,
             output_tokens=usage.output_tokens,
@@ -141,7 +163,15 @@ def _openai_agents(
     script: TurnScript,
     variant: Variant,
 ) -> Callable[[], Awaitable[Outcome]]:
-    from agents import Agent, RunConfig, Runner, function_tool
+    from agents import (
+        Agent,
+        GuardrailFunctionOutput,
+        OutputGuardrail,
+        OutputGuardrailTripwireTriggered,
+        RunConfig,
+        Runner,
+        function_tool,
+    )
     from agents.testing import ModelStep, ScriptedModel
     from agents.testing.model import ModelCall, assistant_message, function_call
     from agents.usage import Usage
@@ -188,17 +218,36 @@ def _openai_agents(
 
         agent = Agent(name="bench", model=Endless(), tools=list(function_tools))
         config = RunConfig(tracing_disabled=True)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         if variant == "alone":
             result = await Runner.run(agent, "go", run_config=config, max_turns=50)
+        elif variant == "alone_retry":  # as asyncfc's drain: trip once, continue the run
+            tripped: list[bool] = []
+
+            async def once(ctx: Any, agent: Any, output: Any) -> GuardrailFunctionOutput:
+                trip = not tripped
+                tripped.append(True)
+                return GuardrailFunctionOutput(output_info=None, tripwire_triggered=trip)
+
+            agent = agent.clone(output_guardrails=[OutputGuardrail(guardrail_function=once)])
+            try:
+                result = await Runner.run(agent, "go", run_config=config, max_turns=50)
+            except OutputGuardrailTripwireTriggered as exc:
+                if exc.run_data is None:  # the SDK always records it
+                    raise
+                history: list[Any] = [{"role": "user", "content": "go"}]
+                history += [item.to_input_item() for item in exc.run_data.new_items]
+                history.append({"role": "user", "content": "answer again"})
+                result = await Runner.run(agent, history, run_config=config, max_turns=50)
         else:
             mode: SessionMode = "concurrent" if variant == "labels" else "async"
             result = await asyncfc_run(
                 agent, "go", mode=mode, labels=labels, run_config=config, max_turns=50
             )
-        wall = time.perf_counter() - start
+        wall, cpu = time.perf_counter() - start, time.process_time() - cpu
         return Outcome(
             wall_s=wall,
+            cpu_s=cpu,
             requests=tally["requests"],
             input_tokens=tally["input"],
             output_tokens=tally["output"],
@@ -233,12 +282,13 @@ def _asyncfc(
         model = ScriptedModel(script=reply)
         mode: AgentMode = "parallel" if variant in ("alone", "labels") else "async_parallel"
         agent = Agent(model=model, toolset=toolset, mode=mode)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         result = await agent.run("go")
-        wall = time.perf_counter() - start
+        wall, cpu = time.perf_counter() - start, time.process_time() - cpu
         metrics = result.trace.metrics()
         return Outcome(
             wall_s=wall,
+            cpu_s=cpu,
             requests=result.model_requests,
             input_tokens=metrics.input_tokens,
             output_tokens=metrics.output_tokens,
@@ -285,30 +335,75 @@ async def noop(i: int) -> int:
     return i
 
 
+async def _samples(
+    setups: Mapping[str, Callable[[], Awaitable[Outcome]]], repeats: int
+) -> dict[str, list[Outcome]]:
+    """Every run of each setup after one warm-up; the setups take turns within a repeat, and
+    the garbage of one run is collected before the next starts, outside the timing."""
+    for setup in setups.values():
+        await setup()
+    runs: dict[str, list[Outcome]] = {name: [] for name in setups}
+    for _ in range(repeats):
+        for name, setup in setups.items():
+            gc.collect()
+            runs[name].append(await setup())
+    return runs
+
+
+def _paired(runs: Mapping[str, Sequence[Outcome]], variant: str, base: str, cpu: bool) -> float:
+    """The median over repeats of ``variant / base`` within one repeat (the setups took turns,
+    so a change in the machine's speed between repeats cancels out)."""
+
+    def of(o: Outcome) -> float:
+        return o.cpu_s if cpu else o.wall_s
+
+    return statistics.median(of(v) / of(b) for v, b in zip(runs[variant], runs[base], strict=True))
+
+
 async def overhead(calls: int, repeats: int) -> None:
+    """(1): median wall and CPU time of each setup, and the ratios to the framework alone
+    (medians of the ratios within a repeat); CPU time is the figure a shared machine
+    inflates least.  (a') is the framework alone with one more request, as (c) makes: (c)
+    over (a') is the futures' cost per call without the cost of that request."""
+
     def plain(i: int) -> Turn:
         return Turn(calls=[("noop", {"i": k}) for k in range(calls)]) if i == 0 else Turn(text="ok")
 
     labels: dict[str, dict[str, list[str]]] = {"noop": {"reads": []}}
     print(f"(1) {calls} no-op calls in one response, zero decode time; median of {repeats}")
-    print(f"{'setup':<34}{'wall ms':>10}{'µs/call':>10}{'÷ alone':>10}{'requests':>10}")
+    print(
+        f"{'setup':<40}{'wall ms':>9}{'cpu ms':>9}{'cpu µs/call':>12}"
+        f"{'wall ÷ a':>10}{'cpu ÷ a':>9}{'requests':>9}"
+    )
+    names = {
+        "alone": "(a) alone (parallel)",
+        "labels": "(b) + asyncfc labels",
+        "futures": "(c) + asyncfc futures",
+        "alone_retry": "(a') alone + 1 output retry",
+    }
     for framework in ("pydantic-ai", "openai-agents", "asyncfc"):
-        variants: tuple[Variant, ...] = ("alone", "labels", "futures")
+        variants: tuple[Variant, ...] = ("alone", "labels", "futures", "alone_retry")
         if framework == "asyncfc":
             variants = ("alone", "futures")
-        results = await _medians(
+        runs = await _samples(
             {v: build(framework, v, [noop], labels, plain) for v in variants}, repeats
         )
-        base = results["alone"].wall_s
-        for variant, o in results.items():
-            name = {"alone": "alone (parallel)", "labels": "+ asyncfc labels"}.get(
-                variant, "+ asyncfc futures"
-            )
+        for variant in variants:
+            name = names[variant]
             if framework == "asyncfc":
                 name = "Agent parallel" if variant == "alone" else "Agent async_parallel"
+            wall = statistics.median(o.wall_s for o in runs[variant])
+            cpu = statistics.median(o.cpu_s for o in runs[variant])
             print(
-                f"{framework + ' ' + name:<34}{o.wall_s * 1e3:>10.1f}"
-                f"{o.wall_s / calls * 1e6:>10.1f}{o.wall_s / base:>10.3f}{o.requests:>10}"
+                f"{framework + ' ' + name:<40}{wall * 1e3:>9.1f}{cpu * 1e3:>9.1f}"
+                f"{cpu / calls * 1e6:>12.1f}{_paired(runs, variant, 'alone', False):>10.3f}"
+                f"{_paired(runs, variant, 'alone', True):>9.3f}{runs[variant][0].requests:>9}"
+            )
+        if "alone_retry" in runs:
+            print(
+                f"{framework + ' (c) ÷ (a′), same requests':<40}{'':>30}"
+                f"{_paired(runs, 'futures', 'alone_retry', False):>10.3f}"
+                f"{_paired(runs, 'futures', 'alone_retry', True):>9.3f}"
             )
 
 
@@ -411,9 +506,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--part", type=int, choices=(1, 2), help="run only this part")
     args = parser.parse_args()
-    asyncio.run(overhead(args.calls, args.repeats))
-    asyncio.run(side_by_side(max(3, args.repeats // 2)))
+    if args.part in (None, 1):
+        asyncio.run(overhead(args.calls, args.repeats))
+    if args.part in (None, 2):
+        asyncio.run(side_by_side(max(3, args.repeats // 2)))
 
 
 if __name__ == "__main__":

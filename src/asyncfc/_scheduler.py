@@ -173,8 +173,66 @@ class Scheduler:
         ``request``, ``user_turn`` and ``awaited`` describe where the call came from; they go
         into its trace interval (see :class:`~asyncfc.Interval`).
         """
+        admitted = self._admit(call, request, user_turn, awaited, "submit")
+        if isinstance(admitted, ToolResult):
+            return admitted
+        future, prepared = admitted
+        self._tasks.start(self._run(future, prepared), future.id)
+        return future
+
+    async def call(self, call: ToolCall, *, request: int = 0) -> Future | ToolResult:
+        """:meth:`submit` ``call`` and wait for its result; return its settled future, or its
+        error result when it cannot run.
+
+        A call with nothing to wait for (no data dependency, no conflict) and nothing to
+        record (no ``max_concurrency``, trace or observers) runs in the caller's task: the
+        same pipeline and the same one result, without a task and an event of its own.  Its
+        future is settled before this returns, with no checkpoint between the two.  If the
+        caller is cancelled while such a call runs, the call is cancelled with it and settled
+        as ``cancelled``; calls waiting on it then proceed.  A call that must wait runs in a
+        task of the scheduler, as with :meth:`submit`, and keeps running if the caller is
+        cancelled while waiting for it.
+        """
+        admitted = self._admit(call, request, 0, (), "call")
+        if isinstance(admitted, ToolResult):
+            return admitted
+        future, prepared = admitted
+        if (
+            prepared.kwargs is None
+            or future.conflict_deps
+            or self._limiter
+            or self.trace
+            or self.observers
+        ):
+            self._tasks.start(self._run(future, prepared), future.id)
+            await future.wait()
+            return future
+        future.state = "running"
+        try:
+            result = await self._complete(prepared, prepared.kwargs)
+        except BaseException:  # the caller's cancellation (or a BaseException of the tool)
+            if future.result is None:
+                self._settle(
+                    future,
+                    error_result(call, "cancelled", "the call was cancelled before it finished"),
+                )
+            raise
+        if future.result is None:  # else the scheduler closed meanwhile and settled it
+            self._settle(future, result)
+        return future
+
+    def _admit(
+        self,
+        call: ToolCall,
+        request: int,
+        user_turn: int,
+        awaited: Sequence[str],
+        method: str,
+    ) -> tuple[Future, PreparedCall] | ToolResult:
+        """Prepare ``call`` and issue its future (ordered after the calls it conflicts with);
+        its error result when it cannot run."""
         if not self._open:
-            raise RuntimeError("Scheduler.submit() outside 'async with Scheduler(...)'")
+            raise RuntimeError(f"Scheduler.{method}() outside 'async with Scheduler(...)'")
         try:
             prepared = prepare(
                 call, self.toolset, issued=len(self.futures) if self.uses_futures else None
@@ -196,8 +254,7 @@ class Scheduler:
         if self.observers:
             for o in self.observers:
                 o.call_submitted(future)
-        self._tasks.start(self._run(future, prepared), future.id)
-        return future
+        return future, prepared
 
     async def run_batch(
         self,
@@ -303,6 +360,8 @@ class Scheduler:
                 return ()
             return (previous,)
         waits = self._tree.claim(prepared.tool.access, future)
+        if not waits:
+            return ()
         deps = set(prepared.references)
         return tuple(sorted({f.number for f in waits if f.number not in deps}))
 
@@ -338,6 +397,10 @@ class Scheduler:
             result = error_result(
                 future.call, "cancelled", f"the run was stopped by {type(exc).__name__}"
             )
+        self._settle(future, result)
+
+    def _settle(self, future: Future, result: ToolResult) -> None:
+        """Give ``future`` its one result and wake whoever waits for progress or idleness."""
         future._settle(result)
         self._unsettled -= 1
         if self.observers:

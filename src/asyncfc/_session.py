@@ -10,7 +10,9 @@ therefore rides on the only channel it has, the tool results themselves:
   :class:`~asyncfc.Scheduler`, which resolves future references in later calls and orders
   calls by data dependencies and labels.  ``await_future`` is served here.
 * ``mode="concurrent"``: every call waits for its own result; the scheduler still orders
-  calls that arrive concurrently (several requests in flight) by their labels.
+  calls that arrive concurrently (several requests in flight) by their labels.  A call with
+  nothing to wait for runs in the host's own task (:meth:`~asyncfc.Scheduler.call`): a host
+  that already runs each call in a task of its own pays for no second one.
 * Every result settled since the session's previous answer and not yet shown is appended to
   the next answer it returns, in the exact text of :func:`~asyncfc._protocol.delivery_text`.
   :meth:`FuturesSession.drain` returns whatever is left, for the host to show at the end of
@@ -116,25 +118,29 @@ class FuturesSession:
                 call, "invalid_arguments", f"call id {call.id!r} was already used in this session"
             )
         self._call_ids.add(call.id)
-        if self.mode == "async" and call.name == AWAIT_TOOL_NAME:
+        if self.mode == "concurrent":  # answered with its own result, never delivered again
+            outcome = await self.scheduler.call(call)
+            if isinstance(outcome, ToolResult):
+                return outcome
+            self.delivery.seen.add(outcome.number)  # shown in this answer
+            assert outcome.result is not None
+            return outcome.result
+        if call.name == AWAIT_TOOL_NAME:
             result = await self.delivery.serve_await(call)
         else:
-            outcome = self.scheduler.submit(call)
-            if isinstance(outcome, ToolResult):
-                result = outcome
-            elif self.mode == "concurrent":
-                self.delivery.mark_seen([outcome])  # answered below, never delivered again
-                await outcome.wait()
-                assert outcome.result is not None
-                result = outcome.result
+            submitted = self.scheduler.submit(call)
+            if isinstance(submitted, ToolResult):
+                result = submitted
             else:
                 result = ToolResult(
-                    call_id=call.id, name=call.name, content=pending_text(outcome.id)
+                    call_id=call.id, name=call.name, content=pending_text(submitted.id)
                 )
         return self._with_delivery(result)
 
     def take_delivery(self) -> str:
         """The delivery text of results settled and not yet shown ('' if none); marks them shown."""
+        if self.mode == "concurrent":  # every call is answered with its own result
+            return ""
         settled = self.scheduler.settled
         if settled == self._settled_taken:  # O(1) instead of a scan of every future per call
             return ""

@@ -14,7 +14,16 @@ pytest.importorskip("pydantic_ai")
 
 import anyio.lowlevel
 from conftest import other_tasks
-from pydantic_ai import Agent, AgentRunResultEvent, FunctionToolset, ModelRetry
+from pydantic_ai import (
+    Agent,
+    AgentRunResultEvent,
+    DeferredToolRequests,
+    DeferredToolResults,
+    FunctionToolset,
+    ModelRetry,
+    RunContext,
+)
+from pydantic_ai.exceptions import ApprovalRequired, UnexpectedModelBehavior
 from pydantic_ai.messages import (
     ModelMessage,
     ModelRequest,
@@ -326,3 +335,175 @@ async def test_streamed_runs_drain_too() -> None:
     feedback = results[0].all_messages()[-2].parts[0]
     assert isinstance(feedback, RetryFeedbackPart)
     assert "future_1 = 2" in feedback.content
+
+
+def _stream_script(*steps: Any) -> tuple[FunctionModel, list[int]]:
+    """A streaming FunctionModel: ``steps[n]`` is the n-th response, a text (streamed in two
+    chunks) or a ``(name, json_args, call_id)`` tool call."""
+    requests: list[int] = []
+
+    async def stream(messages: list[ModelMessage], info: AgentInfo) -> AsyncIterator[Any]:
+        step = steps[len(requests)]
+        requests.append(len(messages))
+        if isinstance(step, str):
+            yield step[:2]
+            yield step[2:]
+        else:
+            name, args, call_id = step
+            yield {0: DeltaToolCall(name=name, json_args=args, tool_call_id=call_id)}
+
+    return FunctionModel(stream_function=stream), requests
+
+
+async def test_run_stream_composes_when_the_model_has_seen_every_result() -> None:
+    async def slow(x: int) -> int:
+        """Slow."""
+        await anyio.lowlevel.checkpoint()
+        return x + 1
+
+    model, requests = _stream_script(
+        ("slow", '{"x": 1}', "c1"),
+        ("await_future", '{"future_ids": ["future_1"]}', "c2"),
+        "the answer is 2",
+    )
+    agent = Agent(model, capabilities=[AsyncFC(FunctionToolset([slow]))])
+    async with agent.run_stream("go") as result:
+        chunks = [text async for text in result.stream_output(debounce_by=None)]
+        output = await result.get_output()
+    assert output == "the answer is 2"
+    assert chunks[-1] == "the answer is 2"
+    assert len(requests) == 3  # no drain retry: the model had awaited the one future
+    assert "future_1 = 2" in texts(result.all_messages())
+
+
+async def test_run_stream_with_unseen_results_fails_with_asyncfcs_note() -> None:
+    """pydantic-ai's ``run_stream`` cannot retry an output; the drain's rejection reaches the
+    caller as pydantic-ai's ``UnexpectedModelBehavior``, whose cause says why and what to use."""
+    release = anyio.Event()
+
+    async def slow(x: int) -> int:
+        """Slow."""
+        await release.wait()
+        return x + 1
+
+    model, requests = _stream_script(("slow", '{"x": 1}', "c1"), "done")
+    agent = Agent(model, capabilities=[AsyncFC(FunctionToolset([slow]))])
+    before = other_tasks()
+    release.set()  # the result settles, but the model answers without having seen it
+    with pytest.raises(UnexpectedModelBehavior, match="retries are not supported") as caught:
+        async with agent.run_stream("go") as result:
+            await result.get_output()
+    cause = caught.value.__cause__
+    assert isinstance(cause, ModelRetry)
+    assert "future_1 = 2" in str(cause)  # the delivery the model would have read in run()
+    assert any("run_stream_events()" in note for note in getattr(cause, "__notes__", []))
+    assert len(requests) == 2
+    await asyncio.sleep(0)
+    assert other_tasks() - before == set()
+
+
+async def test_run_stream_in_concurrent_mode() -> None:
+    def double(x: int) -> int:
+        """Double x."""
+        return 2 * x
+
+    model, requests = _stream_script(("double", '{"x": 4}', "c1"), "it is 8")
+    wrapped = AsyncFCToolset(FunctionToolset([double]), mode="concurrent")
+    async with Agent(model, toolsets=[wrapped]).run_stream("go") as result:
+        output = await result.get_output()
+    assert output == "it is 8"
+    assert len(requests) == 2
+    returned = [
+        p.content
+        for m in result.all_messages()
+        for p in getattr(m, "parts", [])
+        if isinstance(p, ToolReturnPart)
+    ]
+    assert returned == [8]
+
+
+def _approval_agent(
+    wrap: Callable[[FunctionToolset[None]], dict[str, Any]], ran: list[str]
+) -> Agent[None, str | DeferredToolRequests]:
+    def delete(ctx: RunContext[None], path: str) -> str:
+        """Delete a file (needs the user's approval)."""
+        if not ctx.tool_call_approved:
+            raise ApprovalRequired()
+        ran.append(path)
+        return f"deleted {path}"
+
+    async def respond(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        if len(messages) == 1:
+            return calls(("delete", {"path": "a"}, "d1"))
+        return ModelResponse(parts=[TextPart("ok")])
+
+    return Agent(
+        FunctionModel(respond),
+        output_type=[str, DeferredToolRequests],
+        retries={"output": 2},
+        **wrap(FunctionToolset([delete])),
+    )
+
+
+async def test_concurrent_mode_composes_with_deferred_approval() -> None:
+    ran: list[str] = []
+    agent = _approval_agent(lambda ts: {"toolsets": [AsyncFCToolset(ts, mode="concurrent")]}, ran)
+    first = await agent.run("go")
+    assert isinstance(first.output, DeferredToolRequests)  # pydantic-ai's own deferral
+    assert [c.tool_call_id for c in first.output.approvals] == ["d1"]
+    assert ran == []
+    second = await agent.run(
+        message_history=first.all_messages(),
+        deferred_tool_results=DeferredToolResults(approvals={"d1": True}),
+    )
+    assert second.output == "ok"
+    assert ran == ["a"]
+    returned = [
+        p.content
+        for m in second.new_messages()
+        for p in getattr(m, "parts", [])
+        if isinstance(p, ToolReturnPart)
+    ]
+    assert returned == ["deleted a"]
+
+
+async def test_async_mode_makes_a_deferral_the_futures_error() -> None:
+    ran: list[str] = []
+    agent = _approval_agent(lambda ts: {"capabilities": [AsyncFC(ts)]}, ran)
+    result = await agent.run("go")
+    assert result.output == "ok"  # a future cannot wait for a later run: no deferral
+    assert ran == []
+    shown = texts(result.all_messages())
+    assert "future_1 failed" in shown
+    assert "ApprovalRequired" in shown
+
+
+async def test_cancelling_a_concurrent_mode_run_cancels_the_call_in_pydantic_ais_task() -> None:
+    running = anyio.Event()
+    cancelled: list[str] = []
+
+    async def hang() -> str:
+        """Never finishes."""
+        running.set()
+        try:
+            await anyio.sleep_forever()
+        except anyio.get_cancelled_exc_class():
+            cancelled.append("hang")
+            raise
+        return "never"
+
+    model, _ = scripted([calls(("hang", {}, "c1"))])
+    wrapped = AsyncFCToolset(FunctionToolset([hang]), mode="concurrent")
+    agent = Agent(model, toolsets=[wrapped])
+    threads = threading.active_count()
+    before = other_tasks()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(agent.run, "go")
+        with anyio.fail_after(5):
+            await running.wait()
+            await anyio.wait_all_tasks_blocked()
+        tg.cancel_scope.cancel()
+    await asyncio.sleep(0)
+    assert cancelled == ["hang"]  # the call ran in the run's own task and was cancelled with it
+    assert other_tasks() - before == set()
+    assert threading.active_count() == threads

@@ -43,8 +43,9 @@ class ForeignTool(Tool):
     owns the tool validates them (asyncfc only decodes them and resolves future references)."""
 
     def validate(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
-        """Pass the arguments on unvalidated: the framework validates them."""
-        return {"arguments": dict(arguments)}
+        """Pass the arguments on unvalidated: the framework validates them.  A dict is passed
+        as it is: the call pipeline hands over a fresh one (decoded or resolved per call)."""
+        return {"arguments": arguments if type(arguments) is dict else dict(arguments)}
 
     def bind(self, kwargs: Mapping[str, Any], context: ToolContext) -> Callable[[], Any]:
         """Call the function with the argument mapping."""

@@ -121,8 +121,10 @@ def _wrap_tool(
     labels: Mapping[str, Mapping[str, Iterable[str]]],
 ) -> FunctionTool:
     async def run_original(arguments: dict[str, Any]) -> Any:
-        ctx = FRAMEWORK_CALL.get()
-        return await tool.on_invoke_tool(ctx, json.dumps(arguments))
+        ctx, raw = FRAMEWORK_CALL.get()
+        # Without futures the arguments are the model's own text: hand it on as it came.
+        text = raw if session.mode == "concurrent" else json.dumps(arguments)
+        return await tool.on_invoke_tool(ctx, text)
 
     session.toolset.add(
         ForeignTool.wrap(
@@ -136,7 +138,7 @@ def _wrap_tool(
 
     async def invoke(ctx: ToolContext[Any], raw: str) -> Any:
         call = ToolCall(id=ctx.tool_call_id or session.new_call_id(), name=tool.name, arguments=raw)
-        token = FRAMEWORK_CALL.set(ctx)
+        token = FRAMEWORK_CALL.set((ctx, raw))
         try:
             result = await session.call(call)
         finally:

@@ -51,6 +51,14 @@ __all__ = ("AsyncFC", "AsyncFCToolset")
 _ANY_ARGS = SchemaValidator(core_schema.dict_schema(core_schema.str_schema()))
 """Widened arguments are checked by the wrapped tool's validator once resolved, not before."""
 
+_STREAM_NOTE = (
+    "asyncfc: the model gave a final output before it had seen every tool result, so the "
+    "drain (AsyncFC, mode='async') rejects it with ModelRetry carrying those results. "
+    "Agent.run_stream() cannot retry an output (it commits to the first one); with futures use "
+    "run(), run_stream_events() or iter(), or AsyncFC(mode='concurrent') with run_stream()."
+)
+"""Added to the drain's ``ModelRetry``: ``run_stream`` wraps it in ``UnexpectedModelBehavior``."""
+
 _CONTROL_FLOW = (ModelRetry, CallDeferred, ApprovalRequired, ToolFailed)
 """Exceptions by which a tool talks to pydantic-ai itself (concurrent mode hands them on)."""
 
@@ -201,12 +209,16 @@ class AsyncFCToolset(WrapperToolset[Any]):
         self, name: str, tool_args: dict[str, Any], ctx: RunContext[Any], tool: ToolsetTool[Any]
     ) -> Any:
         """Answer through the session: a future (async mode) or the label-ordered result."""
-        session = self._session()
-        original = self._bound().originals.get(name, tool)
+        state = self._state
+        if state is None or state.session is None:
+            raise RuntimeError("AsyncFCToolset used outside its 'async with' (the agent run)")
+        session = state.session
         call_id = ctx.tool_call_id or session.new_call_id()
-        token = FRAMEWORK_CALL.set((self.wrapped, name, ctx, original))
+        # pydantic-ai has decoded the arguments already: ``decoded`` spares asyncfc the work
+        call = ToolCall(id=call_id, name=name, arguments=tool_args, decoded=tool_args)
+        token = FRAMEWORK_CALL.set((self.wrapped, name, ctx, state.originals.get(name, tool)))
         try:
-            result = await session.call(ToolCall(id=call_id, name=name, arguments=tool_args))
+            result = await session.call(call)
         finally:
             FRAMEWORK_CALL.reset(token)
         if self.mode == "async":
@@ -289,5 +301,7 @@ class AsyncFC(AbstractCapability[Any]):
             return output
         delivery = await self._run_toolset.drain()
         if delivery:
-            raise ModelRetry(delivery)
+            retry = ModelRetry(delivery)  # its message is what the model reads
+            retry.add_note(_STREAM_NOTE)  # what a traceback adds for the person reading it
+            raise retry
         return output
