@@ -34,6 +34,7 @@ from typing import Any, Literal, Self
 from ._calls import ToolCall, ToolResult
 from ._delivery import Delivery
 from ._invoke import error_result
+from ._outcome import FinalAnswerPolicy
 from ._protocol import (
     AWAIT_TOOL,
     AWAIT_TOOL_NAME,
@@ -147,9 +148,16 @@ class FuturesSession:
         self._settled_taken = settled
         return self.delivery.take()
 
-    async def drain(self) -> str:
-        """Wait for every call to finish; return the delivery text of the unshown results."""
+    async def drain(self, final_answer: FinalAnswerPolicy = "reask") -> str:
+        """Wait for every call to finish; return the delivery text of the unshown results.
+
+        ``final_answer`` is the host's policy for an answer given before them (as
+        :attr:`Agent.final_answer <asyncfc.Agent.final_answer>`): ``"reask"`` shows every
+        unshown result; ``"label_aware"`` returns ``""`` when the only unshown outcomes are
+        successful writes, which stay unshown and go with the session's next answer."""
         await self.scheduler.drain()
+        if final_answer == "label_aware" and not self.delivery.must_show(final_answer):
+            return ""
         return self.take_delivery()
 
     def _with_delivery(self, result: ToolResult) -> ToolResult:

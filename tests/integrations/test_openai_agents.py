@@ -198,3 +198,73 @@ async def test_cancelling_the_run_leaves_no_task_and_no_thread() -> None:
     await anyio.lowlevel.checkpoint()
     assert other_tasks() - before == set()
     assert threading.active_count() == threads
+
+
+@pytest.mark.parametrize(("policy", "requests"), [("label_aware", 2), ("reask", 3)])
+async def test_the_drain_follows_the_final_answer_policy(policy: str, requests: int) -> None:
+    """An answer whose only unseen result is a successful write stands under
+    ``label_aware`` (the default, as for asyncfc's Agent); ``reask`` continues the run."""
+    release = anyio.Event()
+
+    @function_tool
+    async def save(text: str) -> str:
+        """Save a note."""
+        await release.wait()
+        return f"saved {text}"
+
+    def final(call: ModelCall) -> Any:
+        release.set()  # save is still running when the model answers
+        return [assistant_message("done")]
+
+    model = ScriptedModel(
+        [
+            calls(("save", {"text": "a"}, "c1")),
+            ModelStep.respond(final),
+            [assistant_message("again")],
+        ]
+    )
+    agent = Agent(name="a", model=model, tools=[save])
+    result = await run(
+        agent,
+        "go",
+        labels={"save": {"reads": [], "writes": ["notes"]}},
+        final_answer=policy,  # type: ignore[arg-type]
+        run_config=NO_TRACING,
+    )
+    assert len(model.calls) == requests
+    assert result.final_output == ("done" if policy == "label_aware" else "again")
+
+
+async def test_a_session_kept_across_runs_keeps_future_ids_unique() -> None:
+    """``run(..., session=...)`` for every turn of a conversation: turn 2's futures continue
+    the numbering, and turn 1's future is still a value turn 2 can pass on."""
+    from asyncfc import FuturesSession, Toolset
+
+    @function_tool
+    def fetch(x: int) -> int:
+        """Fetch x."""
+        return x * 10
+
+    @function_tool
+    def show(value: int) -> str:
+        """Show a value."""
+        return f"shown {value}"
+
+    model = ScriptedModel(
+        [
+            calls(("fetch", {"x": 1}, "c1"), ("await_future", {}, "c2")),
+            [assistant_message("first")],
+            calls(("show", {"value": "future_1"}, "c3"), ("await_future", {}, "c4")),
+            [assistant_message("second")],
+        ]
+    )
+    agent = Agent(name="a", model=model, tools=[fetch, show])
+    labels = {"fetch": {"reads": ["n"], "writes": []}}
+    async with FuturesSession(Toolset(), mode="async") as session:
+        first = await run(agent, "one", labels=labels, session=session, run_config=NO_TRACING)
+        history = [*first.to_input_list(), {"role": "user", "content": "two"}]
+        second = await run(agent, history, labels=labels, session=session, run_config=NO_TRACING)
+    shown = text_of(second.to_input_list())
+    assert "future_2 (pending)" in shown  # not a second future_1
+    assert "future_2 = shown 10" in shown  # turn 1's future_1 resolved in turn 2
+    assert second.final_output == "second"

@@ -507,3 +507,65 @@ async def test_cancelling_a_concurrent_mode_run_cancels_the_call_in_pydantic_ais
     assert cancelled == ["hang"]  # the call ran in the run's own task and was cancelled with it
     assert other_tasks() - before == set()
     assert threading.active_count() == threads
+
+
+@pytest.mark.parametrize(("policy", "requests"), [("label_aware", 2), ("reask", 3)])
+async def test_the_drain_follows_the_final_answer_policy(policy: str, requests: int) -> None:
+    """An answer whose only unseen result is a successful write stands under
+    ``label_aware`` (the default, as for asyncfc's Agent); ``reask`` sends it back."""
+    release = anyio.Event()
+
+    async def save(text: str) -> str:
+        """Save a note."""
+        await release.wait()
+        return f"saved {text}"
+
+    def final(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        release.set()  # save is still running when the model answers
+        return ModelResponse(parts=[TextPart("done")])
+
+    model, infos = scripted(
+        [calls(("save", {"text": "a"}, "c1")), final, ModelResponse(parts=[TextPart("again")])]
+    )
+    cap = AsyncFC(
+        FunctionToolset([save]),
+        labels={"save": {"reads": [], "writes": ["notes"]}},
+        final_answer=policy,  # type: ignore[arg-type]
+    )
+    result = await Agent(model, capabilities=[cap]).run("go")
+    assert len(infos) == requests
+    assert result.output == ("done" if policy == "label_aware" else "again")
+    called, answered = outcomes(result.all_messages())
+    assert called == answered == ["c1"]
+
+
+async def test_a_conversation_keeps_one_session_across_runs() -> None:
+    """Inside ``async with cap`` every run shares one session: turn 2's futures continue the
+    numbering, and a future from turn 1 is still a value turn 2 can pass on."""
+
+    def fetch(x: int) -> int:
+        """Fetch x."""
+        return x * 10
+
+    def show(value: int) -> str:
+        """Show a value."""
+        return f"shown {value}"
+
+    model, _ = scripted(
+        [
+            calls(("fetch", {"x": 1}, "c1"), ("await_future", {}, "c2")),
+            ModelResponse(parts=[TextPart("first")]),
+            calls(("show", {"value": "future_1"}, "c3"), ("await_future", {}, "c4")),
+            ModelResponse(parts=[TextPart("second")]),
+        ]
+    )
+    cap = AsyncFC(FunctionToolset([fetch, show]), labels={"fetch": {"reads": ["n"], "writes": []}})
+    agent = Agent(model, capabilities=[cap])
+    async with cap:
+        first = await agent.run("one")
+        second = await agent.run("two", message_history=first.all_messages())
+    shown = texts(second.new_messages())
+    assert "future_2 (pending)" in shown  # not a second future_1
+    assert "future_2 = shown 10" in shown  # future_1 of turn 1 resolved in turn 2
+    assert second.output == "second"
+    assert cap._conversation is None  # the block closed the conversation's session

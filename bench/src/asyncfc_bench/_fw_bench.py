@@ -122,9 +122,8 @@ async def run_framework_task(
     order them); ``options`` go to asyncfc's own runs (``final_answer``, ``hold``, ...).
 
     With ``reask_reference`` asyncfc's ``async_parallel`` also runs with
-    ``final_answer="reask"`` (the row :data:`REASK`): the frameworks' drains re-ask whenever
-    the model has not seen a result, as ``reask`` does, so that row isolates what the
-    session's delivery path costs."""
+    ``final_answer="reask"`` (the row :data:`REASK`), the policy of the frameworks' drains
+    before they took :data:`~asyncfc_bench._fw_common.FRAMEWORK_FINAL_ANSWER`."""
     if "sequential" not in reference_modes:
         raise ValueError("the reference modes must include 'sequential' (the baseline)")
     reference, _ = await run_bfcl_task(
@@ -140,7 +139,7 @@ async def run_framework_task(
     )
     sequential = reference["sequential"].extra
     if reask_reference and "async_parallel" in reference_modes:
-        # The frameworks' drains re-ask whenever a result is unseen: asyncfc's "reask".
+        # The paper's policy, for comparison with the frameworks' label-aware drains.
         options = {**options, "final_answer": "reask"}
         again, _ = await run_bfcl_task(
             entry,

@@ -37,7 +37,7 @@ import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from asyncfc import (
     AssistantMessage,
@@ -68,6 +68,7 @@ from ._bfcl_data import BfclEntry
 from ._bfcl_labels import bfcl_labels
 
 __all__ = (
+    "FRAMEWORK_FINAL_ANSWER",
     "SETUPS",
     "BfclTools",
     "ReplayBridge",
@@ -120,6 +121,11 @@ def script_view(messages: Sequence[Message]) -> list[Message]:
         out.append(ToolResultsMessage(results=tuple(results)))
         out.extend(UserMessage(content=d) for d in deliveries)
     return out
+
+
+FRAMEWORK_FINAL_ANSWER: Final = "label_aware"
+"""The drain policy of setup (c) in both frameworks: the integrations' default, as asyncfc's
+own ``Agent``'s (an answer whose only unseen results are successful writes stands)."""
 
 
 @dataclass(kw_only=True)

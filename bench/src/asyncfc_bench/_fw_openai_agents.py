@@ -57,7 +57,7 @@ from asyncfc import (
 from asyncfc.integrations.openai_agents import DRAIN_GUARDRAIL_NAME, wrap_agent
 from asyncfc.integrations.openai_agents import run as asyncfc_run
 
-from ._fw_common import ReplayBridge, SetupOutcome, Variant
+from ._fw_common import FRAMEWORK_FINAL_ANSWER, ReplayBridge, SetupOutcome, Variant
 
 __all__ = ("ReplayModel", "function_tools", "run_openai_agents", "to_neutral", "to_output_items")
 
@@ -252,7 +252,7 @@ async def run_openai_agents(
     start = loop.time()
     if variant == "futures":
         async with FuturesSession(Toolset(), mode="async") as session:
-            wrapped = wrap_agent(agent, session, labels=labels)
+            wrapped = wrap_agent(agent, session, labels=labels, final_answer=FRAMEWORK_FINAL_ANSWER)
             for prompt in prompts:
                 turn = [*history, {"role": "user", "content": prompt}]
                 history = (await _futures_turn(wrapped, turn, **options)).to_input_list()

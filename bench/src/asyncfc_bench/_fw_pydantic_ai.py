@@ -51,7 +51,7 @@ from asyncfc import (
 )
 from asyncfc.integrations.pydantic_ai import AsyncFCToolset
 
-from ._fw_common import ReplayBridge, SetupOutcome, Variant
+from ._fw_common import FRAMEWORK_FINAL_ANSWER, ReplayBridge, SetupOutcome, Variant
 
 __all__ = ("function_tools", "run_pydantic_ai", "to_neutral", "to_pydantic_ai")
 
@@ -181,7 +181,7 @@ async def run_pydantic_ai(
 
         @agent.output_validator
         async def drain(ctx: RunContext[Any], output: str) -> str:
-            delivery = await wrapper.drain()
+            delivery = await wrapper.drain(FRAMEWORK_FINAL_ANSWER)
             if delivery:
                 raise ModelRetry(delivery)
             return output

@@ -22,6 +22,7 @@ Tools of other kinds (hosted tools, MCP servers, handoffs' agents) are left as t
 # tool's ``on_invoke_tool`` on every call (``get_type_hints``), and string annotations would
 # be compiled again each time.
 
+import contextlib
 import dataclasses
 import json
 from collections.abc import Iterable, Mapping
@@ -41,6 +42,7 @@ from agents import (
 from agents.tool_context import ToolContext
 
 from asyncfc._calls import ToolCall
+from asyncfc._outcome import FinalAnswerPolicy
 from asyncfc._protocol import AWAIT_TOOL, AWAIT_TOOL_NAME, PROMPT_ADDENDUM, future_tool_definition
 from asyncfc._session import FuturesSession, SessionMode
 from asyncfc._toolset import Toolset
@@ -58,9 +60,13 @@ def wrap_agent(
     session: FuturesSession,
     *,
     labels: Mapping[str, Mapping[str, Iterable[str]]] | None = None,
+    final_answer: FinalAnswerPolicy = "label_aware",
 ) -> Agent[Any]:
     """A clone of ``agent`` whose function tools answer through ``session`` (entered by the
-    caller; its toolset receives the tools) and whose output is drained first."""
+    caller; its toolset receives the tools) and whose output is drained first.
+    ``final_answer``: when the drain makes the model answer again, as
+    :attr:`Agent.final_answer <asyncfc.Agent.final_answer>` (default ``"label_aware"``: not
+    for results that are only successful writes)."""
     labels = labels or {}
     tools: list[Any] = []
     for tool in agent.tools:
@@ -76,7 +82,7 @@ def wrap_agent(
     return agent.clone(
         tools=tools,
         instructions=_with_addendum(agent.instructions),
-        output_guardrails=[*agent.output_guardrails, _drain_guardrail(session)],
+        output_guardrails=[*agent.output_guardrails, _drain_guardrail(session, final_answer)],
     )
 
 
@@ -87,12 +93,23 @@ async def run(
     mode: SessionMode = "async",
     labels: Mapping[str, Mapping[str, Iterable[str]]] | None = None,
     scheduler_options: Mapping[str, Any] | None = None,
+    final_answer: FinalAnswerPolicy = "label_aware",
+    session: FuturesSession | None = None,
     **runner_options: Any,
 ) -> RunResult:
     """``Runner.run(agent, input, **runner_options)`` with asyncfc answering the function
-    tools (see the module docstring); returns the run result the final output stands in."""
-    async with FuturesSession(Toolset(), mode=mode, **(scheduler_options or {})) as session:
-        wrapped = wrap_agent(agent, session, labels=labels)
+    tools (see the module docstring); returns the run result the final output stands in.
+
+    ``session``: a :class:`~asyncfc.FuturesSession` (``FuturesSession(Toolset(), mode=...)``)
+    the caller has entered and keeps across the turns of one conversation, so future ids
+    stay unique in it (``mode`` and ``scheduler_options`` are then the session's own).
+    Without it each call gets a session of its own."""
+    async with contextlib.AsyncExitStack() as stack:
+        if session is None:
+            session = await stack.enter_async_context(
+                FuturesSession(Toolset(), mode=mode, **(scheduler_options or {}))
+            )
+        wrapped = wrap_agent(agent, session, labels=labels, final_answer=final_answer)
         while True:
             try:
                 return await Runner.run(wrapped, input, **runner_options)
@@ -126,15 +143,22 @@ def _wrap_tool(
         text = raw if session.mode == "concurrent" else json.dumps(arguments)
         return await tool.on_invoke_tool(ctx, text)
 
-    session.toolset.add(
-        ForeignTool.wrap(
-            name=tool.name,
-            description=tool.description,
-            parameters=tool.params_json_schema,
-            function=run_original,
-            access=access_of(tool.name, labels, None),
-        )
+    foreign = ForeignTool.wrap(
+        name=tool.name,
+        description=tool.description,
+        parameters=tool.params_json_schema,
+        function=run_original,
+        access=access_of(tool.name, labels, None),
     )
+    if session.toolset.get(tool.name) is None:
+        session.toolset.add(foreign)
+    else:  # a session kept across runs (a conversation): this run's tool takes the name
+        fields = {
+            f.name: getattr(foreign, f.name)
+            for f in dataclasses.fields(foreign)
+            if f.init and f.name != "name"
+        }
+        session.toolset.replace(tool.name, **fields)
 
     async def invoke(ctx: ToolContext[Any], raw: str) -> Any:
         call = ToolCall(id=ctx.tool_call_id or session.new_call_id(), name=tool.name, arguments=raw)
@@ -175,9 +199,11 @@ def _await_tool(session: FuturesSession) -> FunctionTool:
     )
 
 
-def _drain_guardrail(session: FuturesSession) -> OutputGuardrail[Any]:
+def _drain_guardrail(
+    session: FuturesSession, final_answer: FinalAnswerPolicy
+) -> OutputGuardrail[Any]:
     async def drain(ctx: RunContextWrapper[Any], agent: Agent[Any], output: Any) -> Any:
-        delivery = await session.drain()
+        delivery = await session.drain(final_answer)
         return GuardrailFunctionOutput(output_info=delivery, tripwire_triggered=bool(delivery))
 
     return OutputGuardrail(guardrail_function=drain, name=DRAIN_GUARDRAIL_NAME)

@@ -40,6 +40,7 @@ from pydantic_ai.toolsets import AbstractToolset, ToolsetTool, WrapperToolset
 from pydantic_core import SchemaValidator, core_schema
 
 from asyncfc._calls import ToolCall
+from asyncfc._outcome import FinalAnswerPolicy
 from asyncfc._protocol import AWAIT_TOOL, AWAIT_TOOL_NAME, PROMPT_ADDENDUM, future_tool_definition
 from asyncfc._session import FuturesSession, SessionMode
 from asyncfc._toolset import Toolset
@@ -245,9 +246,11 @@ class AsyncFCToolset(WrapperToolset[Any]):
                 return _Raised(exc)
             raise
 
-    async def drain(self) -> str:
-        """Wait for every call of the run; the delivery text of results not yet shown."""
-        return await self._session().drain()
+    async def drain(self, final_answer: FinalAnswerPolicy = "reask") -> str:
+        """Wait for every call of the run; the delivery text of results not yet shown
+        (``"label_aware"``: ``""`` when those are only successful writes, see
+        :meth:`FuturesSession.drain <asyncfc.FuturesSession.drain>`)."""
+        return await self._session().drain(final_answer)
 
 
 def _joined(parts: Any) -> str:
@@ -265,13 +268,38 @@ class AsyncFC(AbstractCapability[Any]):
     Registers :class:`AsyncFCToolset` over ``toolset`` and drains before the final output
     (async mode): an output is rejected with ``ModelRetry`` carrying the results the model
     has not seen, so count one output retry per final answer that arrives before its results.
+    ``final_answer`` decides which unseen results reject it, as
+    :attr:`Agent.final_answer <asyncfc.Agent.final_answer>` does (default ``"label_aware"``:
+    an answer whose only unseen results are successful writes stands; ``"reask"``: any).
+
+    Each run gets its own session, so future ids start again at ``future_1``.  For a
+    conversation of several runs (``message_history``), enter the capability around them,
+    ``async with cap: ...``: every run inside shares one session, future ids stay unique
+    and a future from an earlier turn can still be passed or awaited.
     """
 
     toolset: AbstractToolset[Any]
     mode: SessionMode = "async"
     labels: Mapping[str, Mapping[str, Iterable[str]]] = field(default_factory=dict)
     scheduler_options: Mapping[str, Any] = field(default_factory=dict)
+    final_answer: FinalAnswerPolicy = "label_aware"
     _run_toolset: AsyncFCToolset | None = field(default=None, repr=False)
+    _conversation: AsyncFCToolset | None = field(default=None, repr=False)
+
+    async def __aenter__(self) -> AsyncFC:
+        """Start a conversation: one session for every run until the block ends."""
+        if self._conversation is not None:
+            raise RuntimeError("this AsyncFC is already in a conversation ('async with')")
+        wrapper = self._wrapper(_RunState())
+        await wrapper.__aenter__()
+        self._conversation = wrapper
+        return self
+
+    async def __aexit__(self, *args: Any) -> None:
+        """End the conversation: wait for its calls and close its session."""
+        wrapper, self._conversation = self._conversation, None
+        if wrapper is not None:
+            await wrapper.__aexit__(*args)
 
     def _wrapper(self, state: _RunState | None) -> AsyncFCToolset:
         return AsyncFCToolset(
@@ -283,7 +311,10 @@ class AsyncFC(AbstractCapability[Any]):
         )
 
     async def for_run(self, ctx: RunContext[Any]) -> AsyncFC:
-        """A copy whose wrapper is bound to this run's state."""
+        """A copy whose wrapper is bound to this run's state (the conversation's, inside
+        ``async with``)."""
+        if self._conversation is not None:
+            return replace(self, _run_toolset=self._conversation)
         return replace(self, _run_toolset=self._wrapper(_RunState()))
 
     def get_toolset(self) -> AsyncFCToolset:
@@ -299,7 +330,7 @@ class AsyncFC(AbstractCapability[Any]):
         included (the validate hooks fire only for structured output)."""
         if ctx.partial_output or self._run_toolset is None or self.mode == "concurrent":
             return output
-        delivery = await self._run_toolset.drain()
+        delivery = await self._run_toolset.drain(self.final_answer)
         if delivery:
             retry = ModelRetry(delivery)  # its message is what the model reads
             retry.add_note(_STREAM_NOTE)  # what a traceback adds for the person reading it
