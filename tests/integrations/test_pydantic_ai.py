@@ -532,11 +532,17 @@ async def test_the_drain_follows_the_final_answer_policy(policy: str, requests: 
         labels={"save": {"reads": [], "writes": ["notes"]}},
         final_answer=policy,  # type: ignore[arg-type]
     )
-    result = await Agent(model, capabilities=[cap]).run("go")
+    async with cap:  # a conversation: what the drain leaves unshown is kept for the next turn
+        result = await Agent(model, capabilities=[cap]).run("go")
+        left = cap.take_delivery()
     assert len(infos) == requests
     assert result.output == ("done" if policy == "label_aware" else "again")
     called, answered = outcomes(result.all_messages())
     assert called == answered == ["c1"]
+    # label_aware let the answer stand without the write's result: it opens the next turn
+    assert left == ("Results of earlier calls:\nfuture_1 = saved a" if requests == 2 else "")
+    with pytest.raises(RuntimeError, match="needs a conversation"):
+        cap.take_delivery()
 
 
 async def test_a_conversation_keeps_one_session_across_runs() -> None:

@@ -254,7 +254,11 @@ async def run_openai_agents(
         async with FuturesSession(Toolset(), mode="async") as session:
             wrapped = wrap_agent(agent, session, labels=labels, final_answer=FRAMEWORK_FINAL_ANSWER)
             for prompt in prompts:
-                turn = [*history, {"role": "user", "content": prompt}]
+                # What the last drain left unshown (successful writes) opens the next turn,
+                # as asyncfc's Agent puts it before the next prompt.
+                delivery = session.take_delivery()
+                text = f"{delivery}\n\n{prompt}" if delivery else prompt
+                turn = [*history, {"role": "user", "content": text}]
                 history = (await _futures_turn(wrapped, turn, **options)).to_input_list()
     else:
         for prompt in prompts:

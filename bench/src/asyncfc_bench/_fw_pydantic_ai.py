@@ -188,7 +188,11 @@ async def run_pydantic_ai(
 
         async with wrapper:
             for prompt in prompts:
-                history = (await agent.run(prompt, message_history=history)).all_messages()
+                # What the last drain left unshown (successful writes) opens the next turn,
+                # as asyncfc's Agent puts it before the next prompt.
+                delivery = wrapper.take_delivery()
+                text = f"{delivery}\n\n{prompt}" if delivery else prompt
+                history = (await agent.run(text, message_history=history)).all_messages()
     else:
         toolsets: list[Any] = [tools]
         if variant == "labels":

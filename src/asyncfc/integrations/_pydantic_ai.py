@@ -246,6 +246,12 @@ class AsyncFCToolset(WrapperToolset[Any]):
                 return _Raised(exc)
             raise
 
+    def take_delivery(self) -> str:
+        """Results settled and not yet shown (``""`` if none), now marked shown: in a
+        conversation, put them before the next user prompt, as asyncfc's ``Agent`` does
+        (``f"{delivery}\n\n{prompt}"``), so the next turn starts having seen them."""
+        return self._session().take_delivery()
+
     async def drain(self, final_answer: FinalAnswerPolicy = "reask") -> str:
         """Wait for every call of the run; the delivery text of results not yet shown
         (``"label_aware"``: ``""`` when those are only successful writes, see
@@ -294,6 +300,13 @@ class AsyncFC(AbstractCapability[Any]):
         await wrapper.__aenter__()
         self._conversation = wrapper
         return self
+
+    def take_delivery(self) -> str:
+        """Inside ``async with``: the results a label-aware drain left unshown (successful
+        writes), for the next user prompt (:meth:`AsyncFCToolset.take_delivery`)."""
+        if self._conversation is None:
+            raise RuntimeError("take_delivery() needs a conversation: 'async with' the AsyncFC")
+        return self._conversation.take_delivery()
 
     async def __aexit__(self, *args: Any) -> None:
         """End the conversation: wait for its calls and close its session."""
