@@ -197,13 +197,7 @@ class Scheduler:
         if isinstance(admitted, ToolResult):
             return admitted
         future, prepared = admitted
-        if (
-            prepared.kwargs is None
-            or future.conflict_deps
-            or self._limiter
-            or self.trace
-            or self.observers
-        ):
+        if not self._plain(future, prepared):
             self._tasks.start(self._run(future, prepared), future.id)
             await future.wait()
             return future
@@ -373,15 +367,20 @@ class Scheduler:
             raise KeyError(number)
         return self.futures[number - 1]
 
+    def _plain(self, future: Future, prepared: PreparedCall) -> bool:
+        """The common case, taken on a short path: arguments that need no resolving, no
+        conflict to wait for, no concurrency limit, no trace and no observer."""
+        return not (
+            prepared.kwargs is None
+            or future.conflict_deps
+            or self._limiter
+            or self.trace
+            or self.observers
+        )
+
     async def _run(self, future: Future, prepared: PreparedCall) -> None:
         try:
-            if (
-                prepared.kwargs is None
-                or future.conflict_deps
-                or self._limiter
-                or self.trace
-                or self.observers
-            ):
+            if not self._plain(future, prepared):
                 for n in (*future.data_deps, *future.conflict_deps):
                     await self.futures[n - 1].wait()
                 result = await self._outcome(future, prepared)
