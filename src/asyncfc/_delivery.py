@@ -10,7 +10,9 @@ Invariants:
 * Every settled future is shown to the model exactly once by :meth:`Delivery.take`, unless
   ``await_future`` showed it first; either way it is then *seen*, and never delivered again.
 * ``await_future`` shows each named future's outcome in the order asked; a future still
-  pending when its timeout passes is said to be pending, and stays unseen.
+  pending when its timeout passes is said to be pending, and stays unseen.  Without ids it
+  covers the calls made before it in its response where the host knows them (the agent
+  loop), else every future not yet seen (a superset: never less than was asked for).
 * :attr:`Delivery.awaited` lists the calls whose outcome ``await_future`` showed, so the
   trace can count the information dependencies the scheduler never sees.
 """
