@@ -212,7 +212,7 @@ async def tracing_cost(n: int, repeats: int) -> None:
     bare_span = statistics.median(unit)
     # The SDK's floor for one tool call: a span with the attributes OTelObserver gives a tool
     # span, and one histogram value with the metric's attributes, nothing of asyncfc.
-    attrs = {
+    attrs: dict[str, Any] = {
         "gen_ai.operation.name": "execute_tool",
         "gen_ai.tool.name": "noop",
         "gen_ai.tool.call.id": "call_1",
