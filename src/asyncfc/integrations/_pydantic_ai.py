@@ -309,7 +309,8 @@ class AsyncFC(AbstractCapability[Any]):
         return self._conversation.take_delivery()
 
     async def __aexit__(self, *args: Any) -> None:
-        """End the conversation: wait for its calls and close its session."""
+        """End the conversation and close its session: a call still running is cancelled,
+        with its one outcome (``cancelled``)."""
         wrapper, self._conversation = self._conversation, None
         if wrapper is not None:
             await wrapper.__aexit__(*args)
