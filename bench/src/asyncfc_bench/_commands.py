@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from asyncfc.replay import MODES, Behaviour, DecodeModel, Latency
+from asyncfc.replay import MODES, DecodeModel, Latency, behaviour_from_arguments
 
 from ._report import (
     LIVE_BOUNDS,
@@ -64,13 +64,7 @@ def replay_options(args: argparse.Namespace) -> dict[str, Any]:
     """The replay's behaviour and final-answer options the command line asks for, and the
     sync-tool path its clock needs."""
     return {
-        "behaviour": Behaviour(
-            batching_rate=args.batching_rate,
-            reference_rate=args.reference_rate,
-            inline_await_rate=args.inline_await_rate,
-            await_first=args.await_first,
-            seed=args.seed,
-        ),
+        "behaviour": behaviour_from_arguments(args),
         "final_answer": args.final_answer,
         "hold": args.hold,
         "hold_for": args.hold_for,

@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from asyncfc.replay import Behaviour, DecodeModel, Latency
+from asyncfc.replay import DecodeModel, Latency, add_behaviour_arguments, behaviour_from_arguments
 
 from ._fw_bench import FRAMEWORKS, REFERENCE_MODES, run_framework_task, summarise_frameworks
 from ._fw_common import SETUPS, Variant
@@ -52,26 +52,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--ttft", type=float, default=0.8, help="seconds to first token (0.8)")
     p.add_argument("--tps", type=float, default=80.0, help="output tokens/s (80)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument(
-        "--batching-rate", type=float, default=1.0, help="p: share of batchable calls batched (1)"
-    )
-    p.add_argument(
-        "--reference-rate",
-        type=float,
-        default=1.0,
-        help="q: share of reachable dependencies passed by reference (1; BFCL plans have none)",
-    )
-    p.add_argument(
-        "--inline-await-rate",
-        type=float,
-        default=1.0,
-        help="r: share of awaits written in the response of the calls they wait for (1)",
-    )
-    p.add_argument(
-        "--await-first",
-        action="store_true",
-        help="futures: the model awaits unseen results before answering",
-    )
+    add_behaviour_arguments(p)
     p.add_argument(
         "--batching",
         choices=["independent", "greedy"],
@@ -119,13 +100,7 @@ async def bench_frameworks_bfcl(args: argparse.Namespace) -> int:
     entries = load_multi_turn("multi_turn_base", limit=args.limit, ids=ids)
     decode = DecodeModel(ttft=args.ttft, tokens_per_second=args.tps)
     latency = Latency(kind=args.latency_kind, seconds=args.latency, seed=args.seed)
-    behaviour = Behaviour(
-        batching_rate=args.batching_rate,
-        reference_rate=args.reference_rate,
-        inline_await_rate=args.inline_await_rate,
-        await_first=args.await_first,
-        seed=args.seed,
-    )
+    behaviour = behaviour_from_arguments(args)
     out_dir: Path = args.out / "frameworks_bfcl"
     out_dir.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - once, before any run
     tasks = []

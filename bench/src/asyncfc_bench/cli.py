@@ -19,6 +19,8 @@ from typing import Any
 
 import anyio
 
+from asyncfc.replay import add_behaviour_arguments
+
 from ._commands import MODE_HELP, bench_bfcl, bench_cfb, demo, live_run
 from ._fw_command import add_parser as add_frameworks_parser
 from ._fw_command import main_virtual as frameworks_bfcl
@@ -54,29 +56,7 @@ def _parser() -> argparse.ArgumentParser:
             help="also write each timeline as Chrome trace-event JSON (Perfetto, chrome://tracing)",
         )
         g = sp.add_argument_group("replayed model behaviour and final-answer policy")
-        g.add_argument(
-            "--batching-rate",
-            type=float,
-            default=1.0,
-            help="p: share of batchable calls the model puts into one response (1)",
-        )
-        g.add_argument(
-            "--reference-rate",
-            type=float,
-            default=1.0,
-            help="q: share of reachable dependencies passed as future references (1)",
-        )
-        g.add_argument(
-            "--inline-await-rate",
-            type=float,
-            default=1.0,
-            help="r: share of awaits written in the response of the calls they wait for (1)",
-        )
-        g.add_argument(
-            "--await-first",
-            action="store_true",
-            help="async modes: the model awaits unseen results before answering",
-        )
+        add_behaviour_arguments(g)
         g.add_argument(
             "--final-answer",
             choices=["reask", "label_aware"],

@@ -28,6 +28,8 @@ from ._latency import Latency as Latency
 from ._latency import LatencyKind as LatencyKind
 from ._latency import SyncTools as SyncTools
 from ._latency import with_latency as with_latency
+from ._options import add_behaviour_arguments as add_behaviour_arguments
+from ._options import behaviour_from_arguments as behaviour_from_arguments
 from ._plan import BATCHING_POLICIES as BATCHING_POLICIES
 from ._plan import ArgumentsHook as ArgumentsHook
 from ._plan import BatchingPolicy as BatchingPolicy
@@ -71,6 +73,8 @@ __all__ = (
     "ReplayReport",
     "SyncTools",
     "TaskBound",
+    "add_behaviour_arguments",
+    "behaviour_from_arguments",
     "label_conflicts",
     "label_reads",
     "load_conversations",

@@ -23,7 +23,7 @@ from typing import Any
 import anyio
 
 from ._conversations import ReplayReport, load_conversations, replay_conversations
-from ._plan import Behaviour
+from ._options import add_behaviour_arguments, behaviour_from_arguments
 from ._runner import MODES, DecodeModel
 
 __all__ = ("main", "parser")
@@ -55,29 +55,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--modes", default="sequential,parallel,async,async_parallel")
     p.add_argument("--ttft", type=float, default=0.8, help="seconds to first token (0.8)")
     p.add_argument("--tps", type=float, default=80.0, help="output tokens per second (80)")
-    p.add_argument(
-        "--batching-rate",
-        type=float,
-        default=1.0,
-        help="p: share of batchable calls the model puts in one response (1)",
-    )
-    p.add_argument(
-        "--reference-rate",
-        type=float,
-        default=1.0,
-        help="q: share of reachable dependencies passed as future references (1)",
-    )
-    p.add_argument(
-        "--inline-await-rate",
-        type=float,
-        default=1.0,
-        help="r: share of awaits written in the response of the calls they wait for (1)",
-    )
-    p.add_argument(
-        "--await-first",
-        action="store_true",
-        help="the model awaits unseen results before its final answer",
-    )
+    add_behaviour_arguments(p)
     p.add_argument("--final-answer", choices=["reask", "label_aware"], default="label_aware")
     p.add_argument("--hold", type=float, default=0.0, help="Agent(hold=...) seconds (0)")
     p.add_argument("--hold-for", choices=["any", "reads"], default="any")
@@ -133,13 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         unknown = [m for m in modes if m not in MODES]
         if unknown:
             raise ValueError(f"unknown mode(s) {unknown}; choose from {', '.join(MODES)}")
-        behaviour = Behaviour(
-            batching_rate=args.batching_rate,
-            reference_rate=args.reference_rate,
-            inline_await_rate=args.inline_await_rate,
-            await_first=args.await_first,
-            seed=args.seed,
-        )
+        behaviour = behaviour_from_arguments(args)
     except (OSError, ValueError) as exc:
         print(f"asyncfc replay: {exc}", file=sys.stderr)
         return 2
