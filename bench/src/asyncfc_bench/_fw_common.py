@@ -170,6 +170,20 @@ class ReplayBridge:
             )
         )
 
+    def outcome(
+        self, framework: str, variant: Variant, wall: float, messages: list[Message]
+    ) -> SetupOutcome:
+        """One setup's run, with the requests and tokens this bridge counted."""
+        return SetupOutcome(
+            framework=framework,
+            variant=variant,
+            wall=wall,
+            requests=self.requests,
+            input_tokens=self.input_tokens,
+            output_tokens=self.output_tokens,
+            messages=messages,
+        )
+
     async def respond(
         self, messages: Sequence[Message], tools: Sequence[Mapping[str, Any]]
     ) -> AssistantMessage:

@@ -269,12 +269,4 @@ async def run_openai_agents(
                 result = await Runner.run(agent, turn, **options)
             history = result.to_input_list()
     wall = loop.time() - start
-    return SetupOutcome(
-        framework="openai-agents",
-        variant=variant,
-        wall=wall,
-        requests=bridge.requests,
-        input_tokens=bridge.input_tokens,
-        output_tokens=bridge.output_tokens,
-        messages=to_neutral(history),
-    )
+    return bridge.outcome("openai-agents", variant, wall, to_neutral(history))

@@ -201,12 +201,4 @@ async def run_pydantic_ai(
         for prompt in prompts:
             history = (await agent.run(prompt, message_history=history)).all_messages()
     wall = loop.time() - start
-    return SetupOutcome(
-        framework="pydantic-ai",
-        variant=variant,
-        wall=wall,
-        requests=bridge.requests,
-        input_tokens=bridge.input_tokens,
-        output_tokens=bridge.output_tokens,
-        messages=to_neutral(history),
-    )
+    return bridge.outcome("pydantic-ai", variant, wall, to_neutral(history))
