@@ -137,7 +137,6 @@ class OTelObserver(RunObserver):
         self._submitted: dict[Future, float] = {}
         self._calls: dict[Future, _Call] = {}
         self._standalone_run: _Run | None = None
-        self._metric_sets: dict[tuple[str, str | None], dict[str, Any]] = {}
 
     # -- the run ------------------------------------------------------------------------
 
@@ -307,17 +306,12 @@ class OTelObserver(RunObserver):
     # -- helpers ------------------------------------------------------------------------
 
     def _metric_attributes(self, tool: str, error_type: str | None) -> Mapping[str, Any]:
-        """The metric's attributes, built once per (tool, error type): one object per
-        attribute set, not one per execution."""
-        key = (tool, error_type)
-        found = self._metric_sets.get(key)
-        if found is None:
-            found = {"gen_ai.tool.name": tool, "gen_ai.tool.type": "function"}
-            if self.agent_name:
-                found["gen_ai.agent.name"] = self.agent_name
-            if error_type is not None:
-                found["error.type"] = error_type
-            self._metric_sets[key] = found
+        """The metric's attributes for one execution."""
+        found: dict[str, Any] = {"gen_ai.tool.name": tool, "gen_ai.tool.type": "function"}
+        if self.agent_name:
+            found["gen_ai.agent.name"] = self.agent_name
+        if error_type is not None:
+            found["error.type"] = error_type
         return found
 
     def _labels(self, state: _Run, name: str) -> tuple[list[str], list[str]]:
