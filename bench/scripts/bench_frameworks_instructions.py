@@ -21,6 +21,7 @@ import asyncio
 import gc
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -131,6 +132,8 @@ def main() -> None:
     if sys.argv[1:2] == ["--child"]:
         asyncio.run(_runs(sys.argv[2], int(sys.argv[3])))
         return
+    if shutil.which("valgrind") is None:
+        raise SystemExit("bench_frameworks_instructions.py needs valgrind on PATH (apt: valgrind)")
     variants = sys.argv[1:] or ["alone", "labels", "alone_retry", "retry_cap", "futures"]
     per_run = {}
     for variant in variants:
