@@ -7,11 +7,8 @@ the run and is gone when it ends (checked from /proc, with a bounded wait).
 
 from __future__ import annotations
 
-import os
 import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +18,7 @@ pytest.importorskip("fastmcp")
 pytest.importorskip("mcp_server_time")
 
 from fastmcp.client.transports import StdioTransport
+from processes import no_process_left as no_process_left_after
 from pydantic_ai import Agent
 from pydantic_ai.mcp import MCPToolset
 from pydantic_ai.messages import (
@@ -38,40 +36,11 @@ from asyncfc.integrations.pydantic_ai import AsyncFC, AsyncFCToolset
 pytestmark = pytest.mark.anyio
 
 
-def _children(pid: int) -> set[int]:
-    """Live descendants of ``pid`` (zombies excluded), from /proc."""
-    parents: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            fields = stat[stat.rindex(")") + 2 :].split()
-            if fields[0] != "Z":
-                parents[int(entry)] = int(fields[1])
-    found: set[int] = set()
-    frontier = [pid]
-    while frontier:
-        p = frontier.pop()
-        for child, parent in parents.items():
-            if parent == p and child not in found:
-                found.add(child)
-                frontier.append(child)
-    return found
-
-
 @pytest.fixture(autouse=True)
 def no_process_left() -> Iterator[None]:
     """The MCP server process the run started is gone when the test ends."""
-    before = _children(os.getpid())
-    yield
-    deadline = time.monotonic() + 10  # bounded: the client's shutdown grace is a few seconds
-    left = _children(os.getpid()) - before
-    while left and time.monotonic() < deadline:
-        time.sleep(0.05)
-        left = _children(os.getpid()) - before
-    assert not left, f"processes left behind: {sorted(left)}"
+    with no_process_left_after():
+        yield
 
 
 def time_server() -> MCPToolset[Any]:

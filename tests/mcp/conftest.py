@@ -7,9 +7,7 @@ one backend keeps the directory fast.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +17,7 @@ pytest.importorskip("mcp")
 pytest.importorskip("mcp_server_git")
 pytest.importorskip("mcp_server_time")
 
-from mcp_support import descendants
+from processes import no_process_left as no_process_left_after
 
 
 @pytest.fixture
@@ -30,14 +28,8 @@ def anyio_backend() -> str:
 @pytest.fixture(autouse=True)
 def no_process_left() -> Iterator[None]:
     """Every process a test started (and their children) is gone when it ends."""
-    before = descendants(os.getpid())
-    yield
-    deadline = time.monotonic() + 10  # bounded: the SDK's shutdown grace is a few seconds
-    left = descendants(os.getpid()) - before
-    while left and time.monotonic() < deadline:
-        time.sleep(0.05)
-        left = descendants(os.getpid()) - before
-    assert not left, f"processes left behind: {sorted(left)}"
+    with no_process_left_after():
+        yield
 
 
 @pytest.fixture

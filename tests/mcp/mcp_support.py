@@ -2,41 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from pathlib import Path
+
+from processes import descendants as descendants
 
 from asyncfc.mcp import StdioServer
 
 HERE = Path(__file__).parent
 FAULT_SERVER = HERE / "fault_server.py"
 SRC = HERE.parent.parent / "src"
-
-
-def descendants(pid: int) -> set[int]:
-    """Live descendants of ``pid`` (zombies excluded), from /proc."""
-    parents: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        if fields[0] == "Z":
-            continue
-        parents[int(entry)] = int(fields[1])
-    found: set[int] = set()
-    frontier = [pid]
-    while frontier:
-        p = frontier.pop()
-        for child, parent in parents.items():
-            if parent == p and child not in found:
-                found.add(child)
-                frontier.append(child)
-    return found
 
 
 def alive(pid: int) -> bool:

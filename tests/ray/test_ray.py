@@ -20,6 +20,8 @@ import pytest
 
 ray = pytest.importorskip("ray")
 
+from processes import no_process_left  # noqa: E402
+
 import asyncfc as a  # noqa: E402
 from asyncfc.ray import RayActor, RayBackend, RayClusterError  # noqa: E402
 from asyncfc.ray._backend import SELECTED, _select_fields  # noqa: E402
@@ -35,43 +37,23 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-def _descendants(pid: int) -> set[int]:
-    parents: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            parents[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
-    found, frontier = set(), {pid}
-    while frontier:
-        frontier = {p for p, pp in parents.items() if pp in frontier} - found
-        found |= frontier
-    return found
-
-
 @pytest.fixture(scope="module", autouse=True)
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """A local Ray instance for this module; no process of it is left behind."""
-    before = _descendants(os.getpid())
-    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
-    a_ray_init = pytest.importorskip("asyncfc.ray").init
-    a_ray_init(
-        num_cpus=2,
-        object_store_memory=120 * 2**20,
-        runtime_env={"env_vars": {"PYTHONPATH": SRC}},
-    )
-    try:
-        yield
-    finally:
-        ray.shutdown()
-        ray.cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
-        deadline = time.monotonic() + 30
-        while (left := _descendants(os.getpid()) - before) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert not left, f"processes left behind by Ray: {sorted(left)}"
+    with no_process_left(grace=30, what="processes of Ray"):
+        ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+        os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+        a_ray_init = pytest.importorskip("asyncfc.ray").init
+        a_ray_init(
+            num_cpus=2,
+            object_store_memory=120 * 2**20,
+            runtime_env={"env_vars": {"PYTHONPATH": SRC}},
+        )
+        try:
+            yield
+        finally:
+            ray.shutdown()
+            ray.cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
 
 
 def call(i: int, name: str, **arguments: Any) -> a.ToolCall:
