@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import anyio
@@ -26,66 +26,17 @@ from pydantic_ai import (
 from pydantic_ai.exceptions import ApprovalRequired, UnexpectedModelBehavior
 from pydantic_ai.messages import (
     ModelMessage,
-    ModelRequest,
     ModelResponse,
     RetryFeedbackPart,
-    RetryPromptPart,
     TextPart,
-    ToolCallPart,
     ToolReturnPart,
 )
 from pydantic_ai.models.function import AgentInfo, DeltaToolCall, FunctionModel
+from pydantic_ai_script import calls, outcomes, scripted, texts
 
 from asyncfc.integrations.pydantic_ai import AsyncFC, AsyncFCToolset
 
 pytestmark = pytest.mark.anyio
-
-Step = Callable[[list[ModelMessage], AgentInfo], ModelResponse]
-
-
-def scripted(steps: Sequence[ModelResponse | Step]) -> tuple[FunctionModel, list[AgentInfo]]:
-    """A FunctionModel that answers the n-th request with ``steps[n]``."""
-    seen: list[AgentInfo] = []
-
-    async def respond(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
-        step = steps[len(seen)]
-        seen.append(info)
-        return step if isinstance(step, ModelResponse) else step(messages, info)
-
-    return FunctionModel(respond), seen
-
-
-def calls(*parts: tuple[str, dict[str, Any], str]) -> ModelResponse:
-    return ModelResponse(parts=[ToolCallPart(n, a, tool_call_id=i) for n, a, i in parts])
-
-
-def outcomes(messages: list[ModelMessage]) -> tuple[list[str], list[str]]:
-    """The call ids in call order, and the ids of the tool returns in answer order."""
-    called = [
-        p.tool_call_id
-        for m in messages
-        if isinstance(m, ModelResponse)
-        for p in m.parts
-        if isinstance(p, ToolCallPart)
-    ]
-    answered = [
-        p.tool_call_id
-        for m in messages
-        if isinstance(m, ModelRequest)
-        for p in m.parts
-        if isinstance(p, ToolReturnPart | RetryPromptPart) and p.tool_call_id is not None
-    ]
-    return called, answered
-
-
-def texts(messages: list[ModelMessage]) -> str:
-    return "\n".join(
-        str(p.content)
-        for m in messages
-        if isinstance(m, ModelRequest)
-        for p in m.parts
-        if isinstance(p, ToolReturnPart | RetryPromptPart | RetryFeedbackPart)
-    )
 
 
 async def test_futures_resolve_in_later_calls_and_the_drain_comes_before_the_output() -> None:

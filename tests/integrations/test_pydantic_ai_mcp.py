@@ -29,7 +29,7 @@ from pydantic_ai.messages import (
     ToolCallPart,
     ToolReturnPart,
 )
-from pydantic_ai.models.function import AgentInfo, FunctionModel
+from pydantic_ai_script import calls, scripted
 
 from asyncfc.integrations.pydantic_ai import AsyncFC, AsyncFCToolset
 
@@ -50,21 +50,6 @@ def time_server() -> MCPToolset[Any]:
             command=sys.executable, args=["-m", "mcp_server_time", "--local-timezone", "UTC"]
         )
     )
-
-
-def scripted(steps: list[Any]) -> tuple[FunctionModel, list[AgentInfo]]:
-    seen: list[AgentInfo] = []
-
-    async def respond(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
-        step = steps[len(seen)]
-        seen.append(info)
-        return step
-
-    return FunctionModel(respond), seen
-
-
-def calls(*parts: tuple[str, dict[str, Any], str]) -> ModelResponse:
-    return ModelResponse(parts=[ToolCallPart(n, a, tool_call_id=i) for n, a, i in parts])
 
 
 def returns(messages: list[ModelMessage]) -> list[ToolReturnPart]:
