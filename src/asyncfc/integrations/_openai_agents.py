@@ -23,8 +23,10 @@ Tools of other kinds (hosted tools, MCP servers, handoffs' agents) are left as t
 # be compiled again each time.
 
 import contextlib
+import copy
 import dataclasses
 import json
+import weakref
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -42,6 +44,7 @@ from agents import (
 from agents.tool_context import ToolContext
 
 from asyncfc._calls import ToolCall
+from asyncfc._labels import Access
 from asyncfc._outcome import FinalAnswerPolicy
 from asyncfc._protocol import AWAIT_TOOL, AWAIT_TOOL_NAME, PROMPT_ADDENDUM, future_tool_definition
 from asyncfc._session import FuturesSession, SessionMode
@@ -132,11 +135,46 @@ def _continued(first: str | list[TResponseInputItem], items: list[Any], delivery
     return history
 
 
+_WRAPPED: "weakref.WeakKeyDictionary[FuturesSession, dict[int, _Wrapped]]" = (
+    weakref.WeakKeyDictionary()
+)
+"""Per session: ``id(original tool)`` → what :func:`_wrap_tool` made of it.  A conversation
+runs the same agent every turn, and wrapping every tool again each time (a dataclass
+``replace`` and a schema per tool) was most of the wrapper's cost on BFCL-sized toolsets.
+The entry keeps the original, so its id cannot be reused while the entry lives."""
+
+
+@dataclasses.dataclass(frozen=True)
+class _Wrapped:
+    original: FunctionTool
+    tool: FunctionTool
+    foreign: ForeignTool
+
+
 def _wrap_tool(
     tool: FunctionTool,
     session: FuturesSession,
     labels: Mapping[str, Mapping[str, Iterable[str]]],
 ) -> FunctionTool:
+    access = access_of(tool.name, labels, None)
+    made = _WRAPPED.setdefault(session, {})
+    known = made.get(id(tool))
+    if known is None or known.original is not tool or known.foreign.access != access:
+        known = made[id(tool)] = _wrapped(tool, session, access)
+    present = session.toolset.get(tool.name)
+    if present is None:
+        session.toolset.add(known.foreign)
+    elif present is not known.foreign:  # another tool of this name ran in this session
+        fields = {
+            f.name: getattr(known.foreign, f.name)
+            for f in dataclasses.fields(known.foreign)
+            if f.init and f.name != "name"
+        }
+        session.toolset.replace(tool.name, **fields)
+    return known.tool
+
+
+def _wrapped(tool: FunctionTool, session: FuturesSession, access: Access) -> _Wrapped:
     async def run_original(arguments: dict[str, Any]) -> Any:
         ctx, raw = FRAMEWORK_CALL.get()
         # Without futures the arguments are the model's own text: hand it on as it came.
@@ -148,17 +186,8 @@ def _wrap_tool(
         description=tool.description,
         parameters=tool.params_json_schema,
         function=run_original,
-        access=access_of(tool.name, labels, None),
+        access=access,
     )
-    if session.toolset.get(tool.name) is None:
-        session.toolset.add(foreign)
-    else:  # a session kept across runs (a conversation): this run's tool takes the name
-        fields = {
-            f.name: getattr(foreign, f.name)
-            for f in dataclasses.fields(foreign)
-            if f.init and f.name != "name"
-        }
-        session.toolset.replace(tool.name, **fields)
 
     async def invoke(ctx: ToolContext[Any], raw: str) -> Any:
         call = ToolCall(id=ctx.tool_call_id or session.new_call_id(), name=tool.name, arguments=raw)
@@ -174,14 +203,19 @@ def _wrap_tool(
     # A copy keeps everything else the SDK knows about the tool (guardrails, approvals,
     # timeout, failure handling); only the schema and the entry point change.
     if session.mode == "concurrent":
-        return dataclasses.replace(tool, on_invoke_tool=invoke)
+        # Only the entry point changes: a shallow copy, not ``replace``, whose
+        # ``__post_init__`` would make the (unchanged) strict schema again
+        same = copy.copy(tool)
+        same.on_invoke_tool = invoke
+        return _Wrapped(tool, same, foreign)
     widened = future_tool_definition({"name": tool.name, "parameters": tool.params_json_schema})
-    return dataclasses.replace(
+    changed = dataclasses.replace(
         tool,
         params_json_schema=widened["parameters"],
         on_invoke_tool=invoke,
         strict_json_schema=False,
     )
+    return _Wrapped(tool, changed, foreign)
 
 
 def _await_tool(session: FuturesSession) -> FunctionTool:

@@ -20,6 +20,12 @@ accepts a final output it waits for every call and, when the model has not seen 
 result, rejects the output with ``ModelRetry`` whose message is the delivery text, so the
 model answers again having seen everything.  Nothing is lost and nothing is shown twice.
 
+The same drain is also an output validator, :meth:`AsyncFCToolset.drain_output`, for the
+wrapper registered as a plain toolset.  Why two ways: pydantic-ai (2.68) gives every
+capability every tool hook, copying the run context for each, so any capability costs a few
+microseconds per tool call even when it only needs the output hook; the validator costs
+nothing per call.  The capability is the one-line setup, the validator the lean one.
+
 Per-run state (the session, what the model has seen) lives in a :class:`_RunState` that the
 run's copies of the wrapper share: pydantic-ai copies toolsets in ``for_run``/``for_run_step``.
 """
@@ -27,9 +33,10 @@ run's copies of the wrapper share: pydantic-ai copies toolsets in ``for_run``/``
 from __future__ import annotations
 
 import inspect
+import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic_ai import RunContext
 from pydantic_ai.capabilities import AbstractCapability
@@ -39,7 +46,7 @@ from pydantic_ai.tools import ToolDefinition
 from pydantic_ai.toolsets import AbstractToolset, ToolsetTool, WrapperToolset
 from pydantic_core import SchemaValidator, core_schema
 
-from asyncfc._calls import ToolCall
+from asyncfc._calls import decoded_call
 from asyncfc._outcome import FinalAnswerPolicy
 from asyncfc._protocol import AWAIT_TOOL, AWAIT_TOOL_NAME, PROMPT_ADDENDUM, future_tool_definition
 from asyncfc._session import FuturesSession, SessionMode
@@ -54,11 +61,14 @@ _ANY_ARGS = SchemaValidator(core_schema.dict_schema(core_schema.str_schema()))
 
 _STREAM_NOTE = (
     "asyncfc: the model gave a final output before it had seen every tool result, so the "
-    "drain (AsyncFC, mode='async') rejects it with ModelRetry carrying those results. "
+    "drain (AsyncFC or AsyncFCToolset.drain_output, mode='async') rejects it with ModelRetry "
+    "carrying those results. "
     "Agent.run_stream() cannot retry an output (it commits to the first one); with futures use "
     "run(), run_stream_events() or iter(), or AsyncFC(mode='concurrent') with run_stream()."
 )
 """Added to the drain's ``ModelRetry``: ``run_stream`` wraps it in ``UnexpectedModelBehavior``."""
+
+_Output = TypeVar("_Output")
 
 _CONTROL_FLOW = (ModelRetry, CallDeferred, ApprovalRequired, ToolFailed)
 """Exceptions by which a tool talks to pydantic-ai itself (concurrent mode hands them on)."""
@@ -81,6 +91,21 @@ class _RunState:
     entered: int = 0
 
 
+@dataclass(frozen=True, kw_only=True)
+class _Known:
+    """One tool definition as asyncfc knows it: its :class:`ForeignTool` (labels parsed
+    once) and, in async mode, its widened definition."""
+
+    definition: ToolDefinition
+    tool: ForeignTool
+    widened: ToolDefinition | None
+
+    def made_from(self, definition: ToolDefinition, async_mode: bool) -> bool:
+        if async_mode and self.widened is None:
+            return False
+        return definition is self.definition or definition == self.definition
+
+
 @dataclass
 class AsyncFCToolset(WrapperToolset[Any]):
     """Answer the wrapped toolset's calls with asyncfc (see the module docstring).
@@ -89,12 +114,24 @@ class AsyncFCToolset(WrapperToolset[Any]):
     labelled by ``metadata={"asyncfc": {...}}`` on its definition, else it is unlabelled and
     serializes.  ``scheduler_options`` go to :class:`~asyncfc.Scheduler` (``max_concurrency``,
     ``timeout``, ``max_result_chars``, ...).  Each agent run gets its own session.
+    ``final_answer`` is the policy of :meth:`drain_output` (see :class:`AsyncFC`).
     """
 
     mode: SessionMode = "async"
     labels: Mapping[str, Mapping[str, Iterable[str]]] = field(default_factory=dict)
     scheduler_options: Mapping[str, Any] = field(default_factory=dict)
+    final_answer: FinalAnswerPolicy = "label_aware"
     _state: _RunState | None = field(default=None, repr=False)
+    _runs: weakref.WeakValueDictionary[str, _RunState] = field(
+        default_factory=weakref.WeakValueDictionary, repr=False
+    )
+    _known: dict[str, _Known] = field(default_factory=dict, repr=False)
+    """Tool name → what was made of its last definition, shared by every copy: pydantic-ai
+    lists the tools again at every model request, and rebuilding each tool's labels and
+    schema there was most of the wrapper's cost on toolsets of BFCL's size."""
+    """Run id → that run's state, shared by every copy (``replace`` passes it on), so that
+    :meth:`drain_output`, registered on the template, finds the run's session.  Weak: an
+    entry goes with the run's copies."""
 
     def __post_init__(self) -> None:
         if self.mode not in ("concurrent", "async"):
@@ -105,9 +142,12 @@ class AsyncFCToolset(WrapperToolset[Any]):
     async def for_run(self, ctx: RunContext[Any]) -> AbstractToolset[Any]:
         """A copy bound to a fresh per-run state (kept when already bound to one)."""
         wrapped = await self.wrapped.for_run(ctx)
+        state = self._state or _RunState()
+        if ctx.run_id is not None:
+            self._runs[ctx.run_id] = state
         if self._state is not None and wrapped is self.wrapped:
             return self
-        return replace(self, wrapped=wrapped, _state=self._state or _RunState())
+        return replace(self, wrapped=wrapped, _state=state)
 
     async def __aenter__(self) -> AsyncFCToolset:
         await self.wrapped.__aenter__()
@@ -156,21 +196,21 @@ class AsyncFCToolset(WrapperToolset[Any]):
         state = self._bound()
         out: dict[str, ToolsetTool[Any]] = {}
         for name, tool in tools.items():
-            self._register(state, name, tool)
+            known = self._register(state, name, tool)
             if self.mode == "concurrent":
                 out[name] = tool
                 continue
-            widened = future_tool_definition(
-                {"name": name, "parameters": tool.tool_def.parameters_json_schema}
-            )
-            out[name] = replace(
-                tool,
-                tool_def=replace(
-                    tool.tool_def, parameters_json_schema=widened["parameters"], strict=False
-                ),
+            assert known.widened is not None  # made in async mode
+            # pydantic-ai makes new ToolsetTools at every step: a shallow copy (what
+            # ``copy.copy`` makes of a dataclass), several times cheaper than ``replace``
+            widened = object.__new__(type(tool))
+            widened.__dict__.update(
+                vars(tool),
+                tool_def=known.widened,
                 args_validator=_ANY_ARGS,
                 args_validator_func=None,
             )
+            out[name] = widened
         if self.mode == "async":
             if AWAIT_TOOL_NAME in out:
                 raise ValueError(f"a tool may not be named {AWAIT_TOOL_NAME!r} in async mode")
@@ -186,23 +226,30 @@ class AsyncFCToolset(WrapperToolset[Any]):
             )
         return out
 
-    def _register(self, state: _RunState, name: str, tool: ToolsetTool[Any]) -> None:
+    def _register(self, state: _RunState, name: str, tool: ToolsetTool[Any]) -> _Known:
         state.originals[name] = tool
-        known = state.toolset.get(name)
-        access = access_of(name, self.labels, tool.tool_def.metadata)
-        if known is not None and known.access == access:
-            return
-        foreign = ForeignTool.wrap(
-            name=name,
-            description=tool.tool_def.description or "",
-            parameters=tool.tool_def.parameters_json_schema,
-            function=self._run_wrapped,
-            access=access,
-        )
-        if known is None:
-            state.toolset.add(foreign)
-        else:
-            state.toolset.replace(name, access=access)
+        known = self._known.get(name)
+        async_mode = self.mode == "async"
+        if known is None or not known.made_from(tool.tool_def, async_mode):
+            definition = tool.tool_def
+            known = _Known(
+                definition=definition,
+                widened=_widened(name, definition) if async_mode else None,
+                tool=ForeignTool.wrap(
+                    name=name,
+                    description=tool.tool_def.description or "",
+                    parameters=tool.tool_def.parameters_json_schema,
+                    function=_run_wrapped,
+                    access=access_of(name, self.labels, tool.tool_def.metadata),
+                ),
+            )
+            self._known[name] = known
+        present = state.toolset.get(name)
+        if present is None:
+            state.toolset.add(known.tool)
+        elif present.access != known.tool.access:  # the definition changed during the run
+            state.toolset.replace(name, access=known.tool.access)
+        return known
 
     # -- calls ----------------------------------------------------------------------------
 
@@ -216,8 +263,9 @@ class AsyncFCToolset(WrapperToolset[Any]):
         session = state.session
         call_id = ctx.tool_call_id or session.new_call_id()
         # pydantic-ai has decoded the arguments already: ``decoded`` spares asyncfc the work
-        call = ToolCall(id=call_id, name=name, arguments=tool_args, decoded=tool_args)
-        token = FRAMEWORK_CALL.set((self.wrapped, name, ctx, state.originals.get(name, tool)))
+        call = decoded_call(call_id, name, tool_args)
+        original = state.originals.get(name, tool)
+        token = FRAMEWORK_CALL.set((self.wrapped, name, ctx, original, self.mode))
         try:
             result = await session.call(call)
         finally:
@@ -227,24 +275,6 @@ class AsyncFCToolset(WrapperToolset[Any]):
         if isinstance(result.value, _Raised):
             raise result.value.error
         return result.content if result.is_error else result.value
-
-    async def _run_wrapped(self, arguments: dict[str, Any]) -> Any:
-        """Run one call on the wrapped toolset (in the call's task, see ``_foreign``)."""
-        wrapped, name, ctx, tool = FRAMEWORK_CALL.get()
-        try:
-            if self.mode == "async":  # validate once the future references are resolved
-                arguments = tool.args_validator.validate_python(
-                    arguments, context=ctx.validation_context
-                )
-                if tool.args_validator_func is not None:
-                    checked = tool.args_validator_func(ctx, **arguments)
-                    if inspect.isawaitable(checked):
-                        await checked
-            return await wrapped.call_tool(name, arguments, ctx, tool)
-        except _CONTROL_FLOW as exc:
-            if self.mode == "concurrent":
-                return _Raised(exc)
-            raise
 
     def take_delivery(self) -> str:
         """Results settled and not yet shown (``""`` if none), now marked shown: in a
@@ -257,6 +287,62 @@ class AsyncFCToolset(WrapperToolset[Any]):
         (``"label_aware"``: ``""`` when those are only successful writes, see
         :meth:`FuturesSession.drain <asyncfc.FuturesSession.drain>`)."""
         return await self._session().drain(final_answer)
+
+    async def drain_output(self, ctx: RunContext[Any], output: _Output) -> _Output:
+        """The drain as an output validator, for this wrapper used as a plain toolset::
+
+            fc = AsyncFCToolset(toolset, labels=...)
+            agent = Agent(model, toolsets=[fc], retries={"output": 3})
+            agent.output_validator(fc.drain_output)
+
+        Waits for every call of the run and rejects an output the model gave before seeing
+        every result (``final_answer`` decides which), with ``ModelRetry`` carrying them, as
+        :class:`AsyncFC` does, without a capability's cost per tool call.  A no-op in
+        concurrent mode and for partial (streamed) output.  Raises :class:`RuntimeError` when
+        the run does not use this wrapper (it is not in the agent's toolsets)."""
+        if ctx.partial_output or self.mode == "concurrent":
+            return output
+        state = self._runs.get(ctx.run_id) if ctx.run_id is not None else None
+        if state is None or state.session is None:
+            raise RuntimeError(
+                "drain_output: this AsyncFCToolset is not in this run; pass it in the agent's "
+                "toolsets (Agent(model, toolsets=[fc])) before registering its drain"
+            )
+        _reject_unseen(await state.session.drain(self.final_answer))
+        return output
+
+
+def _reject_unseen(delivery: str) -> None:
+    """Raise ``ModelRetry`` with the results the model has not seen, if there are any."""
+    if delivery:
+        retry = ModelRetry(delivery)  # its message is what the model reads
+        retry.add_note(_STREAM_NOTE)  # what a traceback adds for the person reading it
+        raise retry
+
+
+def _widened(name: str, definition: ToolDefinition) -> ToolDefinition:
+    """``definition`` with the schema that also accepts future references."""
+    schema = future_tool_definition({"name": name, "parameters": definition.parameters_json_schema})
+    return replace(definition, parameters_json_schema=schema["parameters"], strict=False)
+
+
+async def _run_wrapped(arguments: dict[str, Any]) -> Any:
+    """Run one call on the wrapped toolset (in the call's task, see ``_foreign``)."""
+    wrapped, name, ctx, tool, mode = FRAMEWORK_CALL.get()
+    try:
+        if mode == "async":  # validate once the future references are resolved
+            arguments = tool.args_validator.validate_python(
+                arguments, context=ctx.validation_context
+            )
+            if tool.args_validator_func is not None:
+                checked = tool.args_validator_func(ctx, **arguments)
+                if inspect.isawaitable(checked):
+                    await checked
+        return await wrapped.call_tool(name, arguments, ctx, tool)
+    except _CONTROL_FLOW as exc:
+        if mode == "concurrent":
+            return _Raised(exc)
+        raise
 
 
 def _joined(parts: Any) -> str:
@@ -321,6 +407,7 @@ class AsyncFC(AbstractCapability[Any]):
             mode=self.mode,
             labels=self.labels,
             scheduler_options=self.scheduler_options,
+            final_answer=self.final_answer,
             _state=state,
         )
 
@@ -344,9 +431,5 @@ class AsyncFC(AbstractCapability[Any]):
         included (the validate hooks fire only for structured output)."""
         if ctx.partial_output or self._run_toolset is None or self.mode == "concurrent":
             return output
-        delivery = await self._run_toolset.drain(self.final_answer)
-        if delivery:
-            retry = ModelRetry(delivery)  # its message is what the model reads
-            retry.add_note(_STREAM_NOTE)  # what a traceback adds for the person reading it
-            raise retry
+        _reject_unseen(await self._run_toolset.drain(self.final_answer))
         return output
