@@ -98,7 +98,7 @@ def test_futures_run_in_the_background_and_every_call_is_made_once(
 
 def test_the_command_writes_its_table(tmp_path: Path) -> None:
     argv = ["bench", "frameworks-bfcl", "--tasks", "multi_turn_base_1", "--out", str(tmp_path)]
-    argv += ["--frameworks", "openai-agents", "--setups", "alone,futures"]
+    argv += ["--frameworks", "openai-agents", "--setups", "alone,futures", "--cpu-repeats", "2"]
     assert main(argv) == 0
     out = tmp_path / "frameworks_bfcl"
     summary = json.loads((out / "summary.json").read_text())
@@ -111,6 +111,14 @@ def test_the_command_writes_its_table(tmp_path: Path) -> None:
         "openai-agents (c) + futures",
     ]
     assert all(r["state_mismatches"] == 0 for r in summary["summary"])
+    # CPU time for the framework rows only (asyncfc's modes run together), as a ratio to
+    # the framework alone
+    cpu = {r["setup"]: (r["cpu_ms_mean"], r["cpu_vs_alone"]) for r in summary["summary"]}
+    assert cpu["asyncfc Agent parallel"] == (None, None)
+    assert cpu["openai-agents (a) alone"][0] > 0
+    assert cpu["openai-agents (a) alone"][1] == 1.0
+    assert cpu["openai-agents (c) + futures"][1] > 0
+    assert "--cpu-repeats 2" in (out / "summary.md").read_text()
     assert "frameworks-bfcl" in (out / "summary.md").read_text()
     [line] = (out / "tasks.jsonl").read_text().splitlines()
     assert json.loads(line)["task"] == "multi_turn_base_1"

@@ -7,8 +7,11 @@ modes (``sequential``, ``parallel``, ``async_parallel``, through
 uses the same decode model, tool latency and model behaviour
 (:class:`~asyncfc.replay.Behaviour`), and all of them run on one
 :class:`~asyncfc_bench._virtual_clock.VirtualClockLoop`, so each wall time is exactly the
-scripted decode and tool time of that run's schedule (CPU time counts as zero; the
-frameworks' own per-call cost is measured separately by ``bench/scripts/bench_frameworks.py``).
+scripted decode and tool time of that run's schedule (CPU time counts as zero).  Each
+setup's CPU time is measured beside it: with every wait free, that is the setup's wall time at
+zero decode and tool time, so ``CPU ÷ alone`` is the wrapper's cost on BFCL's own call shapes
+(the synthetic worst case, hundreds of no-op calls in one response, is
+``bench/scripts/bench_frameworks.py``).
 
 Scoring is the harness's: BFCL's ``multi_turn_checker`` on the calls each run made
 (``await_future`` left out), and the final backend state compared with asyncfc's sequential
@@ -18,6 +21,7 @@ run's.  A setup's speed-up is asyncfc's sequential wall time ÷ its own, per tas
 from __future__ import annotations
 
 import statistics
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -89,6 +93,7 @@ class FrameworkTask:
                 "output_tokens": o.metrics.output_tokens,
                 "accurate": o.extra["accurate"],
                 "state_matches_sequential": o.extra["state_matches_sequential"],
+                "cpu": None,
             }
         for (framework, variant), s in self.setups.items():
             out[row_name(framework, variant)] = {
@@ -98,6 +103,8 @@ class FrameworkTask:
                 "output_tokens": s.output_tokens,
                 "accurate": s.extra["accurate"],
                 "state_matches_sequential": s.extra["state_matches_sequential"],
+                "cpu": s.cpu,
+                "framework": framework,
             }
         return out
 
@@ -113,6 +120,7 @@ async def run_framework_task(
     batching: BatchingPolicy = "independent",
     reference_modes: Sequence[str] = REFERENCE_MODES,
     reask_reference: bool = True,
+    cpu_repeats: int = 1,
     **options: Any,
 ) -> FrameworkTask:
     """Run ``entry`` through asyncfc's reference modes and every framework setup, on the
@@ -123,7 +131,14 @@ async def run_framework_task(
 
     With ``reask_reference`` asyncfc's ``async_parallel`` also runs with
     ``final_answer="reask"`` (the row :data:`REASK`), the policy of the frameworks' drains
-    before they took :data:`~asyncfc_bench._fw_common.FRAMEWORK_FINAL_ANSWER`."""
+    before they took :data:`~asyncfc_bench._fw_common.FRAMEWORK_FINAL_ANSWER`.
+
+    ``cpu_repeats``: each framework setup runs that many times on fresh backends, one right
+    after another; the first run is scored and its CPU time is the least of them (the
+    clock's times are the same in every run, CPU time is not: the least is the run the
+    machine disturbed least)."""
+    if cpu_repeats < 1:
+        raise ValueError(f"cpu_repeats must be at least 1, got {cpu_repeats}")
     if "sequential" not in reference_modes:
         raise ValueError("the reference modes must include 'sequential' (the baseline)")
     reference, _ = await run_bfcl_task(
@@ -163,16 +178,24 @@ async def run_framework_task(
     for framework in frameworks:
         run = _runner(framework)
         for variant in variants:
-            tools = bfcl_tools(entry, latency)
-            bridge = ReplayBridge.for_plan(
-                plan,
-                tools.toolset,
-                futures=variant == "futures",
-                decode=decode,
-                behaviour=behaviour,
-                batching=batching,
-            )
-            outcome = await run(variant, plan.prompts, bridge, tools.toolset, tools.labels)
+            cpu_times: list[float] = []
+            for _ in range(cpu_repeats):
+                tools = bfcl_tools(entry, latency)
+                bridge = ReplayBridge.for_plan(
+                    plan,
+                    tools.toolset,
+                    futures=variant == "futures",
+                    decode=decode,
+                    behaviour=behaviour,
+                    batching=batching,
+                )
+                cpu = time.process_time()
+                run_outcome = await run(variant, plan.prompts, bridge, tools.toolset, tools.labels)
+                cpu_times.append(time.process_time() - cpu)
+                if len(cpu_times) == 1:
+                    outcome, scored = run_outcome, tools
+            tools = scored
+            outcome.cpu = min(cpu_times)
             verdict = score(entry, calls_by_turn(outcome.messages, plan.prompts))
             state = tools.environment.state()
             outcome.extra = {
@@ -188,7 +211,9 @@ async def run_framework_task(
 def summarise_frameworks(tasks: Sequence[FrameworkTask]) -> list[dict[str, Any]]:
     """One row per setup over ``tasks``: speed-up vs asyncfc's sequential run (mean and
     median of the per-task ratios), mean wall time, requests and tokens per task, accuracy,
-    and how many tasks differ from sequential in final state or in the checker's verdict."""
+    and how many tasks differ from sequential in final state or in the checker's verdict.
+    Framework rows add their mean CPU time per task and their total CPU time ÷ that of the
+    same framework alone (``cpu_vs_alone``); asyncfc's rows have ``None`` there."""
     per_row: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {}
     for task in tasks:
         rows = task.rows()
@@ -212,9 +237,24 @@ def summarise_frameworks(tasks: Sequence[FrameworkTask]) -> list[dict[str, Any]]
                 "state_mismatches": sum(not f["state_matches_sequential"] for f, _ in pairs),
                 "verdict_mismatches": sum(f["accurate"] != b["accurate"] for f, b in pairs),
                 "slower_than_parallel": _slower(name, pairs, per_row),
+                **_cpu(pairs, per_row),
             }
         )
     return out
+
+
+def _cpu(
+    pairs: Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]],
+    per_row: Mapping[str, Sequence[tuple[Mapping[str, Any], Mapping[str, Any]]]],
+) -> dict[str, float | None]:
+    """Mean CPU ms per task, and total CPU ÷ the same framework alone's (``None`` for
+    asyncfc's own rows, whose modes run together and are not timed one by one)."""
+    if pairs[0][0]["cpu"] is None:
+        return {"cpu_ms_mean": None, "cpu_vs_alone": None}
+    total = sum(f["cpu"] for f, _ in pairs)
+    alone = per_row.get(row_name(pairs[0][0]["framework"], "alone"))
+    ratio = total / sum(f["cpu"] for f, _ in alone) if alone else None
+    return {"cpu_ms_mean": total / len(pairs) * 1e3, "cpu_vs_alone": ratio}
 
 
 def _mean(values: Any) -> float:

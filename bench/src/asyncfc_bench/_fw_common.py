@@ -242,3 +242,7 @@ class SetupOutcome:
     """The whole conversation as the framework kept it, converted to neutral messages."""
     extra: dict[str, Any] = field(default_factory=dict)
     """Scoring: ``accurate``, ``verdict``, ``state``, ``state_matches_sequential``."""
+    cpu: float = 0.0
+    """CPU seconds this process spent in the run (``time.process_time``).  On the virtual
+    clock every scripted wait is free, so this is what the run would take with zero decode
+    and zero tool time: the framework's own cost, the wrapper's and the replayed model's."""

@@ -7,11 +7,12 @@ input items the SDK sends to asyncfc's neutral messages (:func:`to_neutral`), as
 Setups:
 
 * ``alone``: ``Runner.run``; the SDK runs a response's function calls concurrently.
-* ``labels``: :func:`asyncfc.integrations.openai_agents.run` with ``mode="concurrent"``.
-* ``futures``: one :class:`~asyncfc.FuturesSession` for the whole task and
-  :func:`asyncfc.integrations.openai_agents.wrap_agent`, so future ids stay unique across
-  user turns (``run`` opens a session per call).  When the drain guardrail trips, the same
-  conversation continues with the delivery as a user message, as ``run`` does.
+* ``labels``: :func:`asyncfc.integrations.openai_agents.run` with one
+  ``FuturesSession(mode="concurrent")`` for the whole task (``session=``), so the agent's
+  tools are wrapped once, not at every turn.
+* ``futures``: the same with ``mode="async"``, so future ids stay unique across user turns.
+  When the drain guardrail trips, ``run`` continues the same conversation with the delivery
+  as a user message.
 
 Each user turn is one run whose input is the previous run's ``to_input_list()`` plus the
 prompt.
@@ -30,10 +31,8 @@ from agents import (
     FunctionTool,
     Model,
     ModelResponse,
-    OutputGuardrailTripwireTriggered,
     RunConfig,
     Runner,
-    RunResult,
     Usage,
 )
 from agents.tool_context import ToolContext
@@ -47,6 +46,7 @@ from asyncfc import (
     AssistantMessage,
     FuturesSession,
     Message,
+    SessionMode,
     SystemMessage,
     ToolCall,
     ToolResult,
@@ -54,7 +54,6 @@ from asyncfc import (
     Toolset,
     UserMessage,
 )
-from asyncfc.integrations.openai_agents import DRAIN_GUARDRAIL_NAME, wrap_agent
 from asyncfc.integrations.openai_agents import run as asyncfc_run
 
 from ._fw_common import FRAMEWORK_FINAL_ANSWER, ReplayBridge, SetupOutcome, Variant
@@ -213,23 +212,6 @@ def function_tools(toolset: Toolset) -> list[FunctionTool]:
     ]
 
 
-async def _futures_turn(agent: Agent[Any], input: list[Any], **options: Any) -> RunResult:
-    """One user turn with futures: continue after each tripped drain (as ``run`` does)."""
-    while True:
-        try:
-            return await Runner.run(agent, input, **options)
-        except OutputGuardrailTripwireTriggered as exc:
-            if exc.guardrail_result.guardrail.name != DRAIN_GUARDRAIL_NAME or not exc.run_data:
-                raise
-            delivery = str(exc.guardrail_result.output.output_info)
-            input = [
-                *exc.run_data.input,
-                *(item.to_input_item() for item in exc.run_data.new_items),
-                {"role": "user", "content": delivery},
-            ]
-            agent = exc.run_data.last_agent
-
-
 async def run_openai_agents(
     variant: Variant,
     prompts: Sequence[str],
@@ -250,23 +232,27 @@ async def run_openai_agents(
     loop = asyncio.get_running_loop()
     history: list[Any] = []
     start = loop.time()
-    if variant == "futures":
-        async with FuturesSession(Toolset(), mode="async") as session:
-            wrapped = wrap_agent(agent, session, labels=labels, final_answer=FRAMEWORK_FINAL_ANSWER)
+    if variant in ("labels", "futures"):
+        mode: SessionMode = "async" if variant == "futures" else "concurrent"
+        async with FuturesSession(Toolset(), mode=mode) as session:
             for prompt in prompts:
                 # What the last drain left unshown (successful writes) opens the next turn,
                 # as asyncfc's Agent puts it before the next prompt.
                 delivery = session.take_delivery()
                 text = f"{delivery}\n\n{prompt}" if delivery else prompt
                 turn = [*history, {"role": "user", "content": text}]
-                history = (await _futures_turn(wrapped, turn, **options)).to_input_list()
+                result = await asyncfc_run(
+                    agent,
+                    turn,
+                    session=session,
+                    labels=labels,
+                    final_answer=FRAMEWORK_FINAL_ANSWER,
+                    **options,
+                )
+                history = result.to_input_list()
     else:
         for prompt in prompts:
             turn = [*history, {"role": "user", "content": prompt}]
-            if variant == "labels":
-                result = await asyncfc_run(agent, turn, mode="concurrent", labels=labels, **options)
-            else:
-                result = await Runner.run(agent, turn, **options)
-            history = result.to_input_list()
+            history = (await Runner.run(agent, turn, **options)).to_input_list()
     wall = loop.time() - start
     return bridge.outcome("openai-agents", variant, wall, to_neutral(history))

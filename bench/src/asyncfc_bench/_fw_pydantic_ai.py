@@ -10,10 +10,11 @@ definitions asyncfc does.  Setups:
 * ``labels``: the toolset wrapped in ``AsyncFCToolset(mode="concurrent", labels=...)``.
 * ``futures``: ``AsyncFCToolset(mode="async", labels=...)``, entered once around the task's
   user turns, so the whole conversation is one futures session (future ids stay unique
-  across turns, as in asyncfc's own agent), with the drain as an output validator: before a
-  final answer stands, every call finishes, and results the model has not seen are sent
-  back as a retry.  (The ``AsyncFC`` capability does the same per ``agent.run``; each run
-  would start a new session whose ids restart at ``future_1``.)
+  across turns, as in asyncfc's own agent), with the drain as an output validator
+  (``AsyncFCToolset.drain_output``): before a final answer stands, every call finishes, and
+  results the model has not seen are sent back as a retry.  (The ``AsyncFC`` capability,
+  entered around the turns, does the same, at pydantic-ai's cost of a capability's hooks
+  at every tool call.)
 
 Each user turn is one ``agent.run`` continuing the previous run's messages.
 """
@@ -24,7 +25,7 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic_ai import Agent, FunctionToolset, ModelRetry, RunContext, Tool
+from pydantic_ai import Agent, FunctionToolset, Tool
 from pydantic_ai.messages import (
     ModelMessage,
     ModelResponse,
@@ -176,16 +177,11 @@ async def run_pydantic_ai(
     history: list[ModelMessage] = []
     start = loop.time()
     if variant == "futures":
-        wrapper = AsyncFCToolset(tools, mode="async", labels=labels)
+        wrapper = AsyncFCToolset(
+            tools, mode="async", labels=labels, final_answer=FRAMEWORK_FINAL_ANSWER
+        )
         agent = Agent(model, toolsets=[wrapper], retries={"output": OUTPUT_RETRIES})
-
-        @agent.output_validator
-        async def drain(ctx: RunContext[Any], output: str) -> str:
-            delivery = await wrapper.drain(FRAMEWORK_FINAL_ANSWER)
-            if delivery:
-                raise ModelRetry(delivery)
-            return output
-
+        agent.output_validator(wrapper.drain_output)
         async with wrapper:
             for prompt in prompts:
                 # What the last drain left unshown (successful writes) opens the next turn,
