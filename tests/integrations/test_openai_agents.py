@@ -15,7 +15,7 @@ pytest.importorskip("agents")
 from agents import Agent, RunConfig, function_tool
 from agents.testing import ModelStep, ScriptedModel
 from agents.testing.model import ModelCall, assistant_message, function_call
-from conftest import other_tasks
+from conftest import new_threads, other_tasks
 
 from asyncfc.integrations.openai_agents import run
 
@@ -187,7 +187,7 @@ async def test_cancelling_the_run_leaves_no_task_and_no_thread() -> None:
         ]
     )
     agent = Agent(name="a", model=model, tools=[hang])
-    threads = threading.active_count()
+    threads = set(threading.enumerate())
     before = other_tasks()
     async with anyio.create_task_group() as tg:
         tg.start_soon(lambda: run(agent, "go", run_config=NO_TRACING))
@@ -197,7 +197,7 @@ async def test_cancelling_the_run_leaves_no_task_and_no_thread() -> None:
         tg.cancel_scope.cancel()
     await anyio.lowlevel.checkpoint()
     assert other_tasks() - before == set()
-    assert threading.active_count() == threads
+    assert new_threads(threads) == set()
 
 
 @pytest.mark.parametrize(("policy", "requests"), [("label_aware", 2), ("reask", 3)])
@@ -291,7 +291,17 @@ async def test_a_kept_session_wraps_each_tool_once_and_takes_a_new_one_of_a_name
     async with FuturesSession(Toolset(), mode="concurrent") as session:
         once = wrap_agent(agent, session)
         again = wrap_agent(agent, session)
-        assert once.tools[0] is again.tools[0]
+        assert again is once  # the same agent, unchanged: the same clone
+        agent.instructions = "Be brief."
+        renamed = wrap_agent(agent, session)
+        assert renamed is not once  # a field set to another value: cloned again ...
+        assert renamed.instructions == "Be brief."
+        assert renamed.tools[0] is once.tools[0]  # ... with the tools it had wrapped
+        agent.tools.append(answer_again)
+        grown = wrap_agent(agent, session)  # a list changed in place is seen too
+        assert grown is not renamed
+        assert len(grown.tools) == 2
+        agent.tools.pop()
         relabelled = wrap_agent(agent, session, labels={"answer": {"reads": []}})
         assert relabelled.tools[0] is not once.tools[0]  # other labels: wrapped again
         assert session.toolset["answer"].access.read_only

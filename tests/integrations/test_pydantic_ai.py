@@ -13,7 +13,7 @@ import pytest
 pytest.importorskip("pydantic_ai")
 
 import anyio.lowlevel
-from conftest import other_tasks
+from conftest import new_threads, other_tasks
 from pydantic_ai import (
     Agent,
     AgentRunResultEvent,
@@ -238,7 +238,7 @@ async def test_cancelling_the_run_leaves_no_task_and_no_thread() -> None:
         ]
     )
     agent = Agent(model, capabilities=[AsyncFC(FunctionToolset([hang]))])
-    threads = threading.active_count()
+    threads = set(threading.enumerate())
     before = other_tasks()
     async with anyio.create_task_group() as tg:
         tg.start_soon(agent.run, "go")
@@ -248,7 +248,7 @@ async def test_cancelling_the_run_leaves_no_task_and_no_thread() -> None:
         tg.cancel_scope.cancel()
     await asyncio.sleep(0)
     assert other_tasks() - before == set()
-    assert threading.active_count() == threads
+    assert new_threads(threads) == set()
 
 
 async def test_streamed_runs_drain_too() -> None:
@@ -446,7 +446,7 @@ async def test_cancelling_a_concurrent_mode_run_cancels_the_call_in_pydantic_ais
     model, _ = scripted([calls(("hang", {}, "c1"))])
     wrapped = AsyncFCToolset(FunctionToolset([hang]), mode="concurrent")
     agent = Agent(model, toolsets=[wrapped])
-    threads = threading.active_count()
+    threads = set(threading.enumerate())
     before = other_tasks()
     async with anyio.create_task_group() as tg:
         tg.start_soon(agent.run, "go")
@@ -457,7 +457,7 @@ async def test_cancelling_a_concurrent_mode_run_cancels_the_call_in_pydantic_ais
     await asyncio.sleep(0)
     assert cancelled == ["hang"]  # the call ran in the run's own task and was cancelled with it
     assert other_tasks() - before == set()
-    assert threading.active_count() == threads
+    assert new_threads(threads) == set()
 
 
 @pytest.mark.parametrize(("policy", "requests"), [("label_aware", 2), ("reask", 3)])
