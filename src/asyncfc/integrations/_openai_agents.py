@@ -71,22 +71,92 @@ def wrap_agent(
     :attr:`Agent.final_answer <asyncfc.Agent.final_answer>` (default ``"label_aware"``: not
     for results that are only successful writes)."""
     labels = labels or {}
+    key = _labels_key(labels)
+    made = _CLONES.setdefault(session, {})
+    known = made.get(id(agent))
+    if key is not None and known is not None and known.fits(agent, key, final_answer):
+        for foreign in known.foreign:  # take the names back if another agent took them
+            _put(session.toolset, foreign)
+        return known.clone
     tools: list[Any] = []
+    foreigns: list[ForeignTool] = []
     for tool in agent.tools:
         if isinstance(tool, FunctionTool):
-            tools.append(_wrap_tool(tool, session, labels))
+            wrapped = _wrap_tool(tool, session, labels)
+            tools.append(wrapped.tool)
+            foreigns.append(wrapped.foreign)
         else:
             tools.append(tool)
     if session.mode == "concurrent":
-        return agent.clone(tools=tools)
-    if any(getattr(t, "name", None) == AWAIT_TOOL_NAME for t in tools):
-        raise ValueError(f"a tool may not be named {AWAIT_TOOL_NAME!r} in async mode")
-    tools.append(_await_tool(session))
-    return agent.clone(
-        tools=tools,
-        instructions=_with_addendum(agent.instructions),
-        output_guardrails=[*agent.output_guardrails, _drain_guardrail(session, final_answer)],
-    )
+        clone = agent.clone(tools=tools)
+    else:
+        if any(getattr(t, "name", None) == AWAIT_TOOL_NAME for t in tools):
+            raise ValueError(f"a tool may not be named {AWAIT_TOOL_NAME!r} in async mode")
+        tools.append(_await_tool(session))
+        clone = agent.clone(
+            tools=tools,
+            instructions=_with_addendum(agent.instructions),
+            output_guardrails=[*agent.output_guardrails, _drain_guardrail(session, final_answer)],
+        )
+    if key is not None:
+        made[id(agent)] = _Clone(
+            original=agent,
+            state=_state(agent),
+            labels=key,
+            final_answer=final_answer,
+            clone=clone,
+            foreign=tuple(foreigns),
+        )
+    return clone
+
+
+_CLONES: "weakref.WeakKeyDictionary[FuturesSession, dict[int, _Clone]]" = (
+    weakref.WeakKeyDictionary()
+)
+"""Per session: ``id(agent)`` → the clone :func:`wrap_agent` made of it.  Every turn of a
+conversation runs the same agent, and cloning it again each turn (the SDK's ``clone``
+checks and converts its configuration) was most of what the wrapper cost per turn."""
+
+
+@dataclasses.dataclass(frozen=True, eq=False, kw_only=True)
+class _Clone:
+    original: Agent[Any]
+    state: tuple[Any, ...]
+    """What :func:`_state` gave when cloned: kept alive, so compared by identity."""
+    labels: tuple[Any, ...]
+    final_answer: FinalAnswerPolicy
+    clone: Agent[Any]
+    foreign: tuple[ForeignTool, ...]
+
+    def fits(self, agent: Agent[Any], labels: tuple[Any, ...], final_answer: str) -> bool:
+        """Whether the clone is still what :func:`wrap_agent` would make.  ``clone`` is a
+        shallow copy: a field's object changed in place is the clone's too, so only a field
+        set to another object, or a change in the tool or guardrail lists, makes it stale."""
+        if agent is not self.original or final_answer != self.final_answer:
+            return False
+        now = _state(agent)
+        return (
+            labels == self.labels
+            and len(now) == len(self.state)
+            and all(a is b for a, b in zip(now, self.state, strict=True))
+        )
+
+
+def _state(agent: Agent[Any]) -> tuple[Any, ...]:
+    fields = tuple(getattr(agent, f.name) for f in dataclasses.fields(agent))
+    return (*fields, *agent.tools, None, *agent.output_guardrails)
+
+
+def _labels_key(labels: Mapping[str, Mapping[str, Iterable[str]]]) -> tuple[Any, ...] | None:
+    """``labels`` as a value to compare (``None`` when malformed: then nothing is reused and
+    wrapping says what is wrong)."""
+    try:
+        return tuple(
+            (name, tuple((k, v if isinstance(v, str) else tuple(v)) for k, v in given.items()))
+            for name, given in labels.items()
+        )
+    except (AttributeError, TypeError):
+        return None
 
 
 async def run(
@@ -155,23 +225,28 @@ def _wrap_tool(
     tool: FunctionTool,
     session: FuturesSession,
     labels: Mapping[str, Mapping[str, Iterable[str]]],
-) -> FunctionTool:
+) -> "_Wrapped":
     access = access_of(tool.name, labels, None)
     made = _WRAPPED.setdefault(session, {})
     known = made.get(id(tool))
     if known is None or known.original is not tool or known.foreign.access != access:
         known = made[id(tool)] = _wrapped(tool, session, access)
-    present = session.toolset.get(tool.name)
+    _put(session.toolset, known.foreign)
+    return known
+
+
+def _put(toolset: Toolset, foreign: ForeignTool) -> None:
+    """Make ``foreign`` the session's tool of its name."""
+    present = toolset.get(foreign.name)
     if present is None:
-        session.toolset.add(known.foreign)
-    elif present is not known.foreign:  # another tool of this name ran in this session
+        toolset.add(foreign)
+    elif present is not foreign:  # another tool of this name ran in this session
         fields = {
-            f.name: getattr(known.foreign, f.name)
-            for f in dataclasses.fields(known.foreign)
+            f.name: getattr(foreign, f.name)
+            for f in dataclasses.fields(foreign)
             if f.init and f.name != "name"
         }
-        session.toolset.replace(tool.name, **fields)
-    return known.tool
+        toolset.replace(foreign.name, **fields)
 
 
 def _wrapped(tool: FunctionTool, session: FuturesSession, access: Access) -> _Wrapped:

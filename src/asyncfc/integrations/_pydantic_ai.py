@@ -15,16 +15,16 @@ wrappers) and answers its calls through one :class:`~asyncfc.FuturesSession` per
   result.  The wrapped tool's own validator checks the arguments once future references are
   resolved; a failed validation is the call's error result.
 
-:class:`AsyncFC` is the capability that bundles the wrapper with the drain: before pydantic-ai
-accepts a final output it waits for every call and, when the model has not seen every
-result, rejects the output with ``ModelRetry`` whose message is the delivery text, so the
-model answers again having seen everything.  Nothing is lost and nothing is shown twice.
-
-The same drain is also an output validator, :meth:`AsyncFCToolset.drain_output`, for the
-wrapper registered as a plain toolset.  Why two ways: pydantic-ai (2.68) gives every
-capability every tool hook, copying the run context for each, so any capability costs a few
-microseconds per tool call even when it only needs the output hook; the validator costs
-nothing per call.  The capability is the one-line setup, the validator the lean one.
+The drain: before pydantic-ai accepts a final output, wait for every call and, when the
+model has not seen every result, reject the output with ``ModelRetry`` whose message is the
+delivery text, so the model answers again having seen everything.  Nothing is lost and
+nothing is shown twice.  It comes two ways: :meth:`AsyncFCToolset.drain_output`, an output
+validator for the wrapper registered as a plain toolset, and the capability
+:class:`~asyncfc.integrations._pydantic_ai_capability.AsyncFC`, which bundles wrapper and
+drain.  Why two: pydantic-ai (2.68) gives every capability every tool hook, copying the run
+context for each, so any capability costs a few microseconds per tool call even when it only
+needs the output hook; the validator costs nothing per call.  The capability is the one-line
+setup, the validator the lean one.
 
 Per-run state (the session, what the model has seen) lives in a :class:`_RunState` that the
 run's copies of the wrapper share: pydantic-ai copies toolsets in ``for_run``/``for_run_step``.
@@ -39,9 +39,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from pydantic_ai import RunContext
-from pydantic_ai.capabilities import AbstractCapability
 from pydantic_ai.exceptions import ApprovalRequired, CallDeferred, ModelRetry, ToolFailed
-from pydantic_ai.output import OutputContext
 from pydantic_ai.tools import ToolDefinition
 from pydantic_ai.toolsets import AbstractToolset, ToolsetTool, WrapperToolset
 from pydantic_core import SchemaValidator, core_schema
@@ -54,7 +52,7 @@ from asyncfc._toolset import Toolset
 
 from ._foreign import FRAMEWORK_CALL, ForeignTool, access_of
 
-__all__ = ("AsyncFC", "AsyncFCToolset")
+__all__ = ("AsyncFCToolset", "reject_unseen")
 
 _ANY_ARGS = SchemaValidator(core_schema.dict_schema(core_schema.str_schema()))
 """Widened arguments are checked by the wrapped tool's validator once resolved, not before."""
@@ -89,6 +87,8 @@ class _RunState:
     originals: dict[str, ToolsetTool[Any]] = field(default_factory=dict)
     session: FuturesSession | None = None
     entered: int = 0
+    run_ids: list[str] = field(default_factory=list)
+    """The runs that use this state (one, or a conversation's), to forget when it ends."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -130,8 +130,8 @@ class AsyncFCToolset(WrapperToolset[Any]):
     lists the tools again at every model request, and rebuilding each tool's labels and
     schema there was most of the wrapper's cost on toolsets of BFCL's size."""
     """Run id → that run's state, shared by every copy (``replace`` passes it on), so that
-    :meth:`drain_output`, registered on the template, finds the run's session.  Weak: an
-    entry goes with the run's copies."""
+    :meth:`drain_output`, registered on the template, finds the run's session.  An entry goes
+    when its state's last ``async with`` ends, or with the state if it is never entered."""
 
     def __post_init__(self) -> None:
         if self.mode not in ("concurrent", "async"):
@@ -145,6 +145,7 @@ class AsyncFCToolset(WrapperToolset[Any]):
         state = self._state or _RunState()
         if ctx.run_id is not None:
             self._runs[ctx.run_id] = state
+            state.run_ids.append(ctx.run_id)
         if self._state is not None and wrapped is self.wrapped:
             return self
         return replace(self, wrapped=wrapped, _state=state)
@@ -163,6 +164,10 @@ class AsyncFCToolset(WrapperToolset[Any]):
         state = self._bound()
         state.entered -= 1
         try:
+            if state.entered == 0:
+                for run_id in state.run_ids:
+                    self._runs.pop(run_id, None)
+                state.run_ids.clear()
             if state.entered == 0 and state.session is not None:
                 session, state.session = state.session, None
                 await session.__aexit__(*args)
@@ -308,11 +313,11 @@ class AsyncFCToolset(WrapperToolset[Any]):
                 "drain_output: this AsyncFCToolset is not in this run; pass it in the agent's "
                 "toolsets (Agent(model, toolsets=[fc])) before registering its drain"
             )
-        _reject_unseen(await state.session.drain(self.final_answer))
+        reject_unseen(await state.session.drain(self.final_answer))
         return output
 
 
-def _reject_unseen(delivery: str) -> None:
+def reject_unseen(delivery: str) -> None:
     """Raise ``ModelRetry`` with the results the model has not seen, if there are any."""
     if delivery:
         retry = ModelRetry(delivery)  # its message is what the model reads
@@ -351,85 +356,3 @@ def _joined(parts: Any) -> str:
     if not isinstance(parts, list | tuple):
         parts = [parts]
     return "\n\n".join(p if isinstance(p, str) else str(getattr(p, "content", p)) for p in parts)
-
-
-@dataclass
-class AsyncFC(AbstractCapability[Any]):
-    """The capability: ``Agent(model, capabilities=[AsyncFC(toolset, labels=...)])``.
-
-    Registers :class:`AsyncFCToolset` over ``toolset`` and drains before the final output
-    (async mode): an output is rejected with ``ModelRetry`` carrying the results the model
-    has not seen, so count one output retry per final answer that arrives before its results.
-    ``final_answer`` decides which unseen results reject it, as
-    :attr:`Agent.final_answer <asyncfc.Agent.final_answer>` does (default ``"label_aware"``:
-    an answer whose only unseen results are successful writes stands; ``"reask"``: any).
-
-    Each run gets its own session, so future ids start again at ``future_1``.  For a
-    conversation of several runs (``message_history``), enter the capability around them,
-    ``async with cap: ...``: every run inside shares one session, future ids stay unique
-    and a future from an earlier turn can still be passed or awaited.
-    """
-
-    toolset: AbstractToolset[Any]
-    mode: SessionMode = "async"
-    labels: Mapping[str, Mapping[str, Iterable[str]]] = field(default_factory=dict)
-    scheduler_options: Mapping[str, Any] = field(default_factory=dict)
-    final_answer: FinalAnswerPolicy = "label_aware"
-    _run_toolset: AsyncFCToolset | None = field(default=None, repr=False)
-    _conversation: AsyncFCToolset | None = field(default=None, repr=False)
-
-    async def __aenter__(self) -> AsyncFC:
-        """Start a conversation: one session for every run until the block ends."""
-        if self._conversation is not None:
-            raise RuntimeError("this AsyncFC is already in a conversation ('async with')")
-        wrapper = self._wrapper(_RunState())
-        await wrapper.__aenter__()
-        self._conversation = wrapper
-        return self
-
-    def take_delivery(self) -> str:
-        """Inside ``async with``: the results a label-aware drain left unshown (successful
-        writes), for the next user prompt (:meth:`AsyncFCToolset.take_delivery`)."""
-        if self._conversation is None:
-            raise RuntimeError("take_delivery() needs a conversation: 'async with' the AsyncFC")
-        return self._conversation.take_delivery()
-
-    async def __aexit__(self, *args: Any) -> None:
-        """End the conversation and close its session: a call still running is cancelled,
-        with its one outcome (``cancelled``)."""
-        wrapper, self._conversation = self._conversation, None
-        if wrapper is not None:
-            await wrapper.__aexit__(*args)
-
-    def _wrapper(self, state: _RunState | None) -> AsyncFCToolset:
-        return AsyncFCToolset(
-            self.toolset,
-            mode=self.mode,
-            labels=self.labels,
-            scheduler_options=self.scheduler_options,
-            final_answer=self.final_answer,
-            _state=state,
-        )
-
-    async def for_run(self, ctx: RunContext[Any]) -> AsyncFC:
-        """A copy whose wrapper is bound to this run's state (the conversation's, inside
-        ``async with``)."""
-        if self._conversation is not None:
-            return replace(self, _run_toolset=self._conversation)
-        return replace(self, _run_toolset=self._wrapper(_RunState()))
-
-    def get_toolset(self) -> AsyncFCToolset:
-        """The wrapper (the run's own once :meth:`for_run` made it)."""
-        return self._run_toolset or self._wrapper(None)
-
-    async def before_output_process(
-        self, ctx: RunContext[Any], *, output_context: OutputContext, output: Any
-    ) -> Any:
-        """Drain; reject the output with the results the model has not seen, if any.
-
-        Output *processing* is the hook that fires for every output kind, plain text
-        included (the validate hooks fire only for structured output)."""
-        if ctx.partial_output or self._run_toolset is None or self.mode == "concurrent":
-            return output
-        _reject_unseen(await self._run_toolset.drain(self.final_answer))
-        return output
