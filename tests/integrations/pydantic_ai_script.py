@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import anyio.lowlevel
 from pydantic_ai.messages import (
     ModelMessage,
     ModelRequest,
@@ -68,3 +69,17 @@ def texts(messages: list[ModelMessage]) -> str:
         for p in m.parts
         if isinstance(p, ToolReturnPart | RetryPromptPart | RetryFeedbackPart)
     )
+
+
+def logged_step(log: list[str]) -> Callable[[int], Any]:
+    """A tool ``step(n)`` that logs its start and end around one checkpoint, so calls that
+    run together interleave in ``log`` and calls that serialize do not."""
+
+    async def step(n: int) -> int:
+        """A step."""
+        log.append(f"start {n}")
+        await anyio.lowlevel.checkpoint()
+        log.append(f"end {n}")
+        return n
+
+    return step

@@ -32,14 +32,19 @@ from pydantic_ai.messages import (
     ToolReturnPart,
 )
 from pydantic_ai.models.function import AgentInfo, DeltaToolCall, FunctionModel
-from pydantic_ai_script import calls, outcomes, scripted, texts
+from pydantic_ai_script import calls, logged_step, outcomes, scripted, texts
 
 from asyncfc.integrations.pydantic_ai import AsyncFC, AsyncFCToolset
 
 pytestmark = pytest.mark.anyio
 
 
-async def test_futures_resolve_in_later_calls_and_the_drain_comes_before_the_output() -> None:
+@pytest.mark.parametrize("drain", ["capability", "output_validator"])
+async def test_futures_resolve_in_later_calls_and_the_drain_comes_before_the_output(
+    drain: str,
+) -> None:
+    """Both ways to drain: the ``AsyncFC`` capability, and the wrapper as a plain toolset
+    with ``drain_output`` as the agent's output validator."""
     release = anyio.Event()
     stored: list[int] = []
 
@@ -65,11 +70,18 @@ async def test_futures_resolve_in_later_calls_and_the_drain_comes_before_the_out
             ModelResponse(parts=[TextPart("done, all stored")]),
         ]
     )
-    agent = Agent(model, capabilities=[AsyncFC(FunctionToolset([fetch, store]))])
+    toolset = FunctionToolset([fetch, store])
+    fc = AsyncFCToolset(toolset, final_answer="reask")
+    if drain == "capability":
+        agent = Agent(model, capabilities=[AsyncFC(toolset, final_answer="reask")])
+    else:
+        agent = Agent(model, toolsets=[fc], retries={"output": 1})
+        agent.output_validator(fc.drain_output)
     result = await agent.run("go")
 
     assert result.output == "done, all stored"
     assert stored == [10]  # future_1 resolved to fetch(x=1)'s value
+    assert len(fc._runs) == 0  # (output_validator) the run's entry went with the run
     names = [t.name for t in infos[0].function_tools]
     assert names == ["fetch", "store", "await_future"]
     assert "future_" in str(infos[0].function_tools[0].parameters_json_schema)
@@ -145,12 +157,7 @@ async def test_labels_run_readers_together_and_keep_writers_apart() -> None:
 async def test_unlabelled_tools_serialize_in_the_responses_order() -> None:
     log: list[str] = []
 
-    async def step(n: int) -> int:
-        """A step."""
-        log.append(f"start {n}")
-        await anyio.lowlevel.checkpoint()
-        log.append(f"end {n}")
-        return n
+    step = logged_step(log)
 
     model, _ = scripted(
         [

@@ -1,5 +1,6 @@
-"""The drain as an output validator (``AsyncFCToolset.drain_output``) and the wrapper's
-reuse of what it made of a tool definition, in pydantic-ai's own agent loop."""
+"""The drain as an output validator (``AsyncFCToolset.drain_output``; its main path is tested
+beside the capability's in ``test_pydantic_ai.py``) and the wrapper's reuse of what it made
+of a tool definition, in pydantic-ai's own agent loop."""
 
 from __future__ import annotations
 
@@ -12,62 +13,14 @@ import pytest
 pytest.importorskip("pydantic_ai")
 
 from pydantic_ai import Agent, FunctionToolset, RunContext
-from pydantic_ai.messages import ModelMessage, ModelResponse, RetryFeedbackPart, TextPart
+from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart
 from pydantic_ai.models.function import AgentInfo
 from pydantic_ai.tools import ToolDefinition
-from pydantic_ai_script import calls, outcomes, scripted, texts
+from pydantic_ai_script import calls, logged_step, scripted
 
 from asyncfc.integrations.pydantic_ai import AsyncFCToolset
 
 pytestmark = pytest.mark.anyio
-
-
-async def test_the_output_validator_drains_before_the_output_stands() -> None:
-    release = anyio.Event()
-    stored: list[int] = []
-
-    def fetch(x: int) -> int:
-        """Fetch x."""
-        return x * 10
-
-    async def store(value: int) -> str:
-        """Store a value."""
-        await release.wait()
-        stored.append(value)
-        return f"stored {value}"
-
-    def early(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
-        release.set()  # store is still running when the model answers
-        return ModelResponse(parts=[TextPart("done")])
-
-    model, infos = scripted(
-        [
-            calls(("fetch", {"x": 1}, "c1")),
-            calls(("store", {"value": "future_1"}, "c2")),
-            early,
-            ModelResponse(parts=[TextPart("done, all stored")]),
-        ]
-    )
-    fc = AsyncFCToolset(FunctionToolset([fetch, store]), final_answer="reask")
-    agent = Agent(model, toolsets=[fc], retries={"output": 3})
-    agent.output_validator(fc.drain_output)
-    result = await agent.run("go")
-
-    assert result.output == "done, all stored"
-    assert stored == [10]
-    assert [t.name for t in infos[0].function_tools] == ["fetch", "store", "await_future"]
-    messages = result.all_messages()
-    called, answered = outcomes(messages)
-    assert called == answered == ["c1", "c2"]
-    shown = texts(messages)
-    for line in ("future_1 = 10", "future_2 = stored 10"):
-        assert shown.count(line) == 1, line  # every result shown once
-    assert isinstance(messages[-3], ModelResponse)
-    assert messages[-3].text == "done"
-    feedback = messages[-2].parts[0]
-    assert isinstance(feedback, RetryFeedbackPart)
-    assert "future_2 = stored 10" in feedback.content
-    assert len(fc._runs) == 0  # the run's entry went with the run
 
 
 async def test_the_output_validator_follows_final_answer() -> None:
@@ -121,12 +74,7 @@ async def test_a_definition_that_changes_between_steps_is_taken_again() -> None:
     that labels the tool differently at the second step changes how its calls are ordered."""
     log: list[str] = []
 
-    async def step(n: int) -> int:
-        """A step."""
-        log.append(f"start {n}")
-        await anyio.lowlevel.checkpoint()
-        log.append(f"end {n}")
-        return n
+    step = logged_step(log)
 
     async def prepare(ctx: RunContext[Any], definition: ToolDefinition) -> ToolDefinition:
         if ctx.run_step <= 1:  # unlabelled at the first step: the calls serialize
