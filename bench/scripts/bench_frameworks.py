@@ -6,7 +6,9 @@ Run: ``.venv/bin/python bench/scripts/bench_frameworks.py [--calls N] [--repeats
     answer.  Per framework: (a) the framework alone, its default parallel tool execution;
     (b) + ``asyncfc`` label-aware concurrency (the no-op tool is labelled pure, so all calls
     may run together, as in (a)); (c) + ``asyncfc`` futures.  asyncfc's own ``Agent``
-    ("parallel" and "async_parallel") on its own ScriptedModel is the reference.  Prints the
+    ("parallel" and "async_parallel") on its own ScriptedModel is the reference.  For
+    pydantic-ai also (c') futures with the drain as an output validator
+    (``AsyncFCToolset.drain_output``) instead of the ``AsyncFC`` capability.  Prints the
     median wall time and CPU time (``time.process_time``, which other jobs on a shared
     machine do not inflate), the CPU cost per call, and (b)/(a), (c)/(a) of both: the
     wrapper's added cost.  ``--part 1`` runs only this part.
@@ -43,10 +45,12 @@ from typing import Any, Literal
 from asyncfc import SessionMode
 
 Framework = Literal["pydantic-ai", "openai-agents", "asyncfc"]
-Variant = Literal["alone", "labels", "futures", "alone_retry"]
+Variant = Literal["alone", "labels", "futures", "futures_validator", "alone_retry"]
 """``alone_retry``: the framework alone, its first final output rejected once (one more
 request, as (c) makes at zero decode), the reference that tells (c)'s per-call cost from the
-cost of its extra request."""
+cost of its extra request.  ``futures_validator`` (pydantic-ai only): (c) with the drain as
+an output validator (``AsyncFCToolset.drain_output``) instead of the ``AsyncFC``
+capability."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -132,6 +136,10 @@ def _pydantic_ai(
         elif variant == "labels":  # no drain needed: the toolset wrapper alone
             wrapped = AsyncFCToolset(toolset, mode="concurrent", labels=labels)
             agent = Agent(FunctionModel(respond), toolsets=[wrapped])
+        elif variant == "futures_validator":
+            wrapped = AsyncFCToolset(toolset, mode="async", labels=labels)
+            agent = Agent(FunctionModel(respond), toolsets=[wrapped], retries={"output": 3})
+            agent.output_validator(wrapped.drain_output)
         else:
             agent = Agent(
                 FunctionModel(respond),
@@ -379,10 +387,13 @@ async def overhead(calls: int, repeats: int) -> None:
         "alone": "(a) alone (parallel)",
         "labels": "(b) + asyncfc labels",
         "futures": "(c) + asyncfc futures",
+        "futures_validator": "(c') futures, drain validator",
         "alone_retry": "(a') alone + 1 output retry",
     }
     for framework in ("pydantic-ai", "openai-agents", "asyncfc"):
         variants: tuple[Variant, ...] = ("alone", "labels", "futures", "alone_retry")
+        if framework == "pydantic-ai":
+            variants = ("alone", "labels", "futures", "futures_validator", "alone_retry")
         if framework == "asyncfc":
             variants = ("alone", "futures")
         runs = await _samples(
@@ -399,12 +410,14 @@ async def overhead(calls: int, repeats: int) -> None:
                 f"{cpu / calls * 1e6:>12.1f}{_paired(runs, variant, 'alone', False):>10.3f}"
                 f"{_paired(runs, variant, 'alone', True):>9.3f}{runs[variant][0].requests:>9}"
             )
-        if "alone_retry" in runs:
-            print(
-                f"{framework + ' (c) ÷ (a′), same requests':<40}{'':>30}"
-                f"{_paired(runs, 'futures', 'alone_retry', False):>10.3f}"
-                f"{_paired(runs, 'futures', 'alone_retry', True):>9.3f}"
-            )
+        for futures in ("futures", "futures_validator"):
+            if "alone_retry" in runs and futures in runs:
+                letter = "(c')" if futures == "futures_validator" else "(c)"
+                print(
+                    f"{framework + f' {letter} ÷ (a′), same requests':<40}{'':>30}"
+                    f"{_paired(runs, futures, 'alone_retry', False):>10.3f}"
+                    f"{_paired(runs, futures, 'alone_retry', True):>9.3f}"
+                )
 
 
 # -- (2) side by side with decode time ------------------------------------------------------

@@ -1,7 +1,10 @@
 """The wrappers' overhead at zero decode time in executed instructions (a script).
 
 Run: ``.venv/bin/python bench/scripts/bench_frameworks_instructions.py [VARIANT ...]``
-(needs ``valgrind``; about four minutes per variant).
+(needs ``valgrind``; about four minutes per variant), or with ``--bfcl N [--framework F]``
+for the first N BFCL multi_turn_base tasks through each setup of ``asyncfc-bench bench
+frameworks-bfcl`` (``alone``, ``labels``, ``futures``; BFCL's call shapes, every wait free on
+the virtual clock), counted the same way (one warm-up task; then the N tasks once and twice).
 
 CPU time on a shared machine moves by ±5 % between runs of the same setup, as much as the
 ≤ 5 % target.  Instructions executed do not: each pydantic-ai setup of
@@ -105,7 +108,42 @@ async def _runs(variant: str, measured: int) -> None:
         await setup()
 
 
-def _instructions(variant: str, measured: int) -> int:
+def _bfcl_runs(framework: str, variant: str, tasks: int, rounds: int) -> None:
+    from asyncfc_bench._bfcl_bench import bfcl_plan
+    from asyncfc_bench._bfcl_data import load_multi_turn
+    from asyncfc_bench._fw_common import ReplayBridge, bfcl_tools
+    from asyncfc_bench._fw_openai_agents import run_openai_agents
+    from asyncfc_bench._fw_pydantic_ai import run_pydantic_ai
+    from asyncfc_bench._virtual_clock import run_virtual
+
+    from asyncfc.replay import Behaviour, DecodeModel, Latency
+
+    runner = run_pydantic_ai if framework == "pydantic-ai" else run_openai_agents
+    entries = load_multi_turn("multi_turn_base", limit=tasks + 1)
+
+    async def one(entry: Any) -> None:
+        plan, _ = bfcl_plan(entry)
+        tools = bfcl_tools(entry, Latency())
+        bridge = ReplayBridge.for_plan(
+            plan,
+            tools.toolset,
+            futures=variant == "futures",
+            decode=DecodeModel(),
+            behaviour=Behaviour(),
+        )
+        await runner(cast(Any, variant), plan.prompts, bridge, tools.toolset, tools.labels)
+
+    async def main() -> None:
+        await one(entries[-1])  # warm-up: a task outside the measured ones
+        for _ in range(rounds):
+            for entry in entries[:tasks]:
+                gc.collect()
+                await one(entry)
+
+    run_virtual(main())
+
+
+def _instructions(variant: str, measured: int, *extra: str) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "callgrind.out"
         subprocess.run(
@@ -118,6 +156,7 @@ def _instructions(variant: str, measured: int) -> int:
                 "--child",
                 variant,
                 str(measured),
+                *extra,
             ],
             check=True,
             capture_output=True,
@@ -130,17 +169,42 @@ def _instructions(variant: str, measured: int) -> int:
 
 def main() -> None:
     if sys.argv[1:2] == ["--child"]:
-        asyncio.run(_runs(sys.argv[2], int(sys.argv[3])))
+        variant, measured, *bfcl_args = sys.argv[2:]
+        if bfcl_args:
+            _bfcl_runs(bfcl_args[1], variant, int(bfcl_args[0]), int(measured))
+        else:
+            asyncio.run(_runs(variant, int(measured)))
         return
     if shutil.which("valgrind") is None:
         raise SystemExit("bench_frameworks_instructions.py needs valgrind on PATH (apt: valgrind)")
-    variants = sys.argv[1:] or ["alone", "labels", "alone_retry", "retry_cap", "futures"]
-    per_run = {}
+    args = sys.argv[1:]
+    framework, bfcl = "pydantic-ai", ""
+    if "--framework" in args:
+        i = args.index("--framework")
+        framework = args[i + 1]
+        del args[i : i + 2]
+    if "--bfcl" in args:
+        i = args.index("--bfcl")
+        bfcl = args[i + 1]
+        del args[i : i + 2]
+    if bfcl:
+        variants = args or ["alone", "labels", "futures"]
+        per = "task"
+        counts = {
+            v: _instructions(v, 2, bfcl, framework) - _instructions(v, 1, bfcl, framework)
+            for v in variants
+        }
+        per_run = {v: n // int(bfcl) for v, n in counts.items()}
+    else:
+        variants = args or ["alone", "labels", "alone_retry", "retry_cap", "futures"]
+        per = "run"
+        per_run = {v: (_instructions(v, 4) - _instructions(v, 1)) // 3 for v in variants}
     for variant in variants:
-        per_run[variant] = (_instructions(variant, 4) - _instructions(variant, 1)) // 3
         base = per_run.get("alone")
         ratio = f"{per_run[variant] / base:.3f}" if base else "-"
-        print(f"pydantic-ai {variant:<12} {per_run[variant]:>13,} instructions/run ÷ alone {ratio}")
+        print(
+            f"{framework} {variant:<17} {per_run[variant]:>13,} instructions/{per} ÷ alone {ratio}"
+        )
 
 
 if __name__ == "__main__":
