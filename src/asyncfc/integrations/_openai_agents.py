@@ -69,7 +69,13 @@ def wrap_agent(
     caller; its toolset receives the tools) and whose output is drained first.
     ``final_answer``: when the drain makes the model answer again, as
     :attr:`Agent.final_answer <asyncfc.Agent.final_answer>` (default ``"label_aware"``: not
-    for results that are only successful writes)."""
+    for results that are only successful writes).
+
+    A session makes each clone and each tool's copy once and hands them out again while the
+    agent is unchanged: its fields are the same objects, its tool and guardrail lists hold
+    the same tools, and the labels are equal.  A tool changed in place (an attribute of the
+    same ``FunctionTool`` set anew) after the session copied it is not seen: give the agent
+    a new tool object, or start a new session."""
     labels = labels or {}
     key = _labels_key(labels)
     made = _CLONES.setdefault(session, {})

@@ -114,7 +114,8 @@ class AsyncFCToolset(WrapperToolset[Any]):
     labelled by ``metadata={"asyncfc": {...}}`` on its definition, else it is unlabelled and
     serializes.  ``scheduler_options`` go to :class:`~asyncfc.Scheduler` (``max_concurrency``,
     ``timeout``, ``max_result_chars``, ...).  Each agent run gets its own session.
-    ``final_answer`` is the policy of :meth:`drain_output` (see :class:`AsyncFC`).
+    ``final_answer`` is the policy of :meth:`drain_output`, as for
+    :class:`~asyncfc.integrations.pydantic_ai.AsyncFC`.
     """
 
     mode: SessionMode = "async"
@@ -125,13 +126,13 @@ class AsyncFCToolset(WrapperToolset[Any]):
     _runs: weakref.WeakValueDictionary[str, _RunState] = field(
         default_factory=weakref.WeakValueDictionary, repr=False
     )
+    """Run id → that run's state, shared by every copy (``replace`` passes it on), so that
+    :meth:`drain_output`, registered on the template, finds the run's session.  An entry goes
+    when its state's last ``async with`` ends, or with the state if it is never entered."""
     _known: dict[str, _Known] = field(default_factory=dict, repr=False)
     """Tool name → what was made of its last definition, shared by every copy: pydantic-ai
     lists the tools again at every model request, and rebuilding each tool's labels and
     schema there was most of the wrapper's cost on toolsets of BFCL's size."""
-    """Run id → that run's state, shared by every copy (``replace`` passes it on), so that
-    :meth:`drain_output`, registered on the template, finds the run's session.  An entry goes
-    when its state's last ``async with`` ends, or with the state if it is never entered."""
 
     def __post_init__(self) -> None:
         if self.mode not in ("concurrent", "async"):
@@ -302,7 +303,8 @@ class AsyncFCToolset(WrapperToolset[Any]):
 
         Waits for every call of the run and rejects an output the model gave before seeing
         every result (``final_answer`` decides which), with ``ModelRetry`` carrying them, as
-        :class:`AsyncFC` does, without a capability's cost per tool call.  A no-op in
+        :class:`~asyncfc.integrations.pydantic_ai.AsyncFC` does, without a capability's cost
+        per tool call.  A no-op in
         concurrent mode and for partial (streamed) output.  Raises :class:`RuntimeError` when
         the run does not use this wrapper (it is not in the agent's toolsets)."""
         if ctx.partial_output or self.mode == "concurrent":
