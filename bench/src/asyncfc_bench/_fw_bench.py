@@ -194,6 +194,12 @@ async def run_framework_task(
                 cpu_times.append(time.process_time() - cpu)
                 if len(cpu_times) == 1:
                     outcome, scored = run_outcome, tools
+                elif (run_outcome.wall, run_outcome.requests) != (outcome.wall, outcome.requests):
+                    raise RuntimeError(  # then the least CPU time would be of other work
+                        f"{entry.id}, {framework} {variant}: a repeated run differs from "
+                        f"the first ({run_outcome.wall} s, {run_outcome.requests} requests "
+                        f"against {outcome.wall} s, {outcome.requests})"
+                    )
             tools = scored
             outcome.cpu = min(cpu_times)
             verdict = score(entry, calls_by_turn(outcome.messages, plan.prompts))
