@@ -72,6 +72,10 @@ class FuturesSession:
         self.scheduler = Scheduler(toolset, **scheduler_options)
         self.delivery = Delivery(self.scheduler)
         """What the model has been shown (see :class:`~asyncfc._delivery.Delivery`)."""
+        self.host_state: dict[str, Any] = {}
+        """What a host integration made for this session (an Agents SDK agent's clone and
+        tool copies, for instance), under a key of its own; it lives as long as the session,
+        so nothing a host keeps for a session outlives it."""
         self._call_ids: set[str] = set()
         self._ids = itertools.count(1)
         self._settled_taken = 0

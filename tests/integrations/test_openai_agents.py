@@ -309,3 +309,26 @@ async def test_a_kept_session_wraps_each_tool_once_and_takes_a_new_one_of_a_name
         other = Agent(name="b", model=model, tools=[answer_again])
         result = await run(other, "go", session=session, run_config=NO_TRACING)
     assert outputs(result.to_input_list()) == {"c1": ["second"]}
+
+
+async def test_nothing_keeps_a_finished_session_alive() -> None:
+    """What a session made (the agent's clone, the tool copies, whose closures refer to the
+    session) lives in the session itself, so it goes with it."""
+    import gc
+    import weakref
+
+    from asyncfc import FuturesSession, Toolset
+
+    @function_tool
+    def answer() -> str:
+        """Answer."""
+        return "yes"
+
+    model = ScriptedModel([calls(("answer", {}, "c1")), [assistant_message("ok")]])
+    agent = Agent(name="a", model=model, tools=[answer])
+    async with FuturesSession(Toolset(), mode="concurrent") as session:
+        await run(agent, "go", session=session, run_config=NO_TRACING)
+        gone = weakref.ref(session)
+    del session, agent, model  # the scripted model keeps the tools it was offered
+    gc.collect()
+    assert gone() is None

@@ -26,7 +26,6 @@ import contextlib
 import copy
 import dataclasses
 import json
-import weakref
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -78,7 +77,7 @@ def wrap_agent(
     a new tool object, or start a new session."""
     labels = labels or {}
     key = _labels_key(labels)
-    made = _CLONES.setdefault(session, {})
+    made: dict[int, _Clone] = session.host_state.setdefault(_CLONES, {})
     known = made.get(id(agent))
     if key is not None and known is not None and known.fits(agent, key, final_answer):
         for foreign in known.foreign:  # take the names back if another agent took them
@@ -116,12 +115,12 @@ def wrap_agent(
     return clone
 
 
-_CLONES: "weakref.WeakKeyDictionary[FuturesSession, dict[int, _Clone]]" = (
-    weakref.WeakKeyDictionary()
-)
-"""Per session: ``id(agent)`` → the clone :func:`wrap_agent` made of it.  Every turn of a
-conversation runs the same agent, and cloning it again each turn (the SDK's ``clone``
-checks and converts its configuration) was most of what the wrapper cost per turn."""
+_CLONES = "asyncfc.integrations.openai_agents.clones"
+"""The session's ``host_state`` key of ``id(agent)`` → the clone :func:`wrap_agent` made of
+it.  Every turn of a conversation runs the same agent, and cloning it again each turn (the
+SDK's ``clone`` checks and converts its configuration) was most of what the wrapper cost per
+turn.  Kept in the session, not in a module-level map keyed by it: a clone's tools refer to
+their session, which such a map would then keep alive for ever."""
 
 
 @dataclasses.dataclass(frozen=True, eq=False, kw_only=True)
@@ -211,13 +210,12 @@ def _continued(first: str | list[TResponseInputItem], items: list[Any], delivery
     return history
 
 
-_WRAPPED: "weakref.WeakKeyDictionary[FuturesSession, dict[int, _Wrapped]]" = (
-    weakref.WeakKeyDictionary()
-)
-"""Per session: ``id(original tool)`` → what :func:`_wrap_tool` made of it.  A conversation
-runs the same agent every turn, and wrapping every tool again each time (a dataclass
-``replace`` and a schema per tool) was most of the wrapper's cost on BFCL-sized toolsets.
-The entry keeps the original, so its id cannot be reused while the entry lives."""
+_WRAPPED = "asyncfc.integrations.openai_agents.tools"
+"""The session's ``host_state`` key of ``id(original tool)`` → what :func:`_wrap_tool` made
+of it.  A conversation runs the same agent every turn, and wrapping every tool again each
+time (a dataclass ``replace`` and a schema per tool) was most of the wrapper's cost on
+BFCL-sized toolsets.  The entry keeps the original, so its id cannot be reused while the
+entry lives."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -233,7 +231,7 @@ def _wrap_tool(
     labels: Mapping[str, Mapping[str, Iterable[str]]],
 ) -> "_Wrapped":
     access = access_of(tool.name, labels, None)
-    made = _WRAPPED.setdefault(session, {})
+    made: dict[int, _Wrapped] = session.host_state.setdefault(_WRAPPED, {})
     known = made.get(id(tool))
     if known is None or known.original is not tool or known.foreign.access != access:
         known = made[id(tool)] = _wrapped(tool, session, access)
