@@ -98,6 +98,11 @@ hostile_arguments = st.one_of(
     st.builds(lambda n: {f"k{i}": "future_1" for i in range(n)}, st.sampled_from([1, 200])),
     st.lists(reference_like, max_size=5),
 )
+# Resolve the lazy strategies now, at import: ``from_regex`` imports (and pytest compiles) a
+# module at its first draw, and compiling right after an example that ran into Python's
+# recursion limit (the nested arguments) failed once on CPython 3.11.7 with "AST constructor
+# recursion depth mismatch", an interpreter bug, not ours.
+hostile_arguments.validate()
 
 
 def make_tools(table: list[Any]) -> list[a.Tool]:
