@@ -23,7 +23,7 @@ from pydantic_ai.toolsets import AbstractToolset
 from asyncfc._outcome import FinalAnswerPolicy
 from asyncfc._session import SessionMode
 
-from ._pydantic_ai import AsyncFCToolset, _RunState, reject_unseen
+from ._pydantic_ai import AsyncFCToolset, _Known, _RunState, reject_unseen
 
 __all__ = ("AsyncFC",)
 
@@ -52,6 +52,9 @@ class AsyncFC(AbstractCapability[Any]):
     final_answer: FinalAnswerPolicy = "label_aware"
     _run_toolset: AsyncFCToolset | None = field(default=None, repr=False)
     _conversation: AsyncFCToolset | None = field(default=None, repr=False)
+    _known: dict[str, _Known] = field(default_factory=dict, repr=False)
+    """What every run's wrapper made of the tool definitions (see
+    ``AsyncFCToolset._known``), kept across runs: a wrapper is made per run."""
 
     async def __aenter__(self) -> AsyncFC:
         """Start a conversation: one session for every run until the block ends."""
@@ -84,6 +87,7 @@ class AsyncFC(AbstractCapability[Any]):
             scheduler_options=self.scheduler_options,
             final_answer=self.final_answer,
             _state=state,
+            _known=self._known,
         )
 
     async def for_run(self, ctx: RunContext[Any]) -> AsyncFC:
