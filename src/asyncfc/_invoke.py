@@ -62,6 +62,9 @@ __all__ = (
     "resolve",
     "run_call",
     "success_result",
+    "tool_raised",
+    "tool_timed_out",
+    "unknown_tool",
 )
 
 DEFAULT_MAX_RESULT_CHARS = 20_000
@@ -90,11 +93,18 @@ def lookup(call: ToolCall, toolset: Toolset) -> Tool:
     """The tool ``call`` names; raises :class:`ArgumentsError` (``unknown_tool``)."""
     found = toolset.get(call.name)
     if found is None:
-        names = ", ".join(toolset.names()) or "(none)"
-        raise ArgumentsError(
-            "unknown_tool", f"unknown tool '{call.name}'. Available tools: {names}."
-        )
+        raise ArgumentsError("unknown_tool", _unknown_tool_text(call, toolset))
     return found
+
+
+def unknown_tool(call: ToolCall, toolset: Toolset) -> ToolResult:
+    """The error result of a call naming a tool ``toolset`` does not have."""
+    return error_result(call, "unknown_tool", _unknown_tool_text(call, toolset))
+
+
+def _unknown_tool_text(call: ToolCall, toolset: Toolset) -> str:
+    names = ", ".join(toolset.names()) or "(none)"
+    return f"unknown tool '{call.name}'. Available tools: {names}."
 
 
 def decode_arguments(call: ToolCall) -> dict[str, Any]:
@@ -268,8 +278,14 @@ def _reason(exc: BaseException) -> str:
     return text if len(text) <= 200 else f"{text[:200]}…"
 
 
-def _fmt_seconds(s: float) -> str:
-    return f"{s:g} s"
+def tool_raised(name: str, exc: BaseException) -> str:
+    """The error text of a call whose tool raised ``exc``."""
+    return f"tool '{name}' raised {_reason(exc)}"
+
+
+def tool_timed_out(name: str, timeout: float) -> str:
+    """The error text of a call that ran past its ``timeout``."""
+    return f"tool '{name}' timed out after {timeout:g} s"
 
 
 async def execute(
@@ -292,9 +308,7 @@ async def execute(
     except ArgumentsError:
         raise
     except WorkerTimeout:
-        raise ArgumentsError(
-            "timeout", f"tool '{tool.name}' timed out after {_fmt_seconds(timeout or 0)}"
-        ) from None
+        raise ArgumentsError("timeout", tool_timed_out(tool.name, timeout or 0)) from None
     except BindingError as exc:
         raise ArgumentsError("exception", str(exc)) from None
     except PicklingError as exc:
@@ -304,7 +318,7 @@ async def execute(
             f"function or arguments cannot be pickled ({exc})",
         ) from None
     except Exception as exc:
-        raise ArgumentsError("exception", f"tool '{tool.name}' raised {_reason(exc)}") from exc
+        raise ArgumentsError("exception", tool_raised(tool.name, exc)) from exc
     if check_render and not isinstance(value, str | int | float | bool | None):
         render_result(value, None)
     return value

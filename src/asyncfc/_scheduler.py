@@ -2,21 +2,18 @@
 chosen ordering allow, and exposes each call as a :class:`Future`.
 
 The agent loop (every mode) and the batch executor both run calls through this one engine,
-and each call through the one pipeline of :mod:`asyncfc._invoke`.
-
-Ordering rules:
+and each call through the one pipeline of :mod:`asyncfc._invoke`.  The engine keeps its
+books (numbering, ordering, settling, waiting) in :class:`~asyncfc._ledger.FutureLedger`,
+whose docstring has the ordering rules (``ordering=`` ``"labels"``, ``"program"``,
+``"none"``).
 
 * *Data dependencies* are the futures referenced in a call's arguments (only when
   ``futures=True``).  A call runs only after all of them succeeded; if one failed, the call
-  fails with ``dependency future_k failed: …`` and never runs.
-* ``ordering="labels"``: resource conflicts come from labels (:mod:`asyncfc._labels`,
-  :class:`~asyncfc._labels.StateTree`).  Unlabelled tools write the root, so they keep
-  program order with everything.  ``ordering="program"``: every call waits for the previous
-  one (the paper's "no annotation" ablation, and the sequential executor).
-  ``ordering="none"``: no ordering at all; the caller asserts the calls are independent (the
-  concurrent executor's default, as the concurrent-execution request asks).  A call that only
-  *conflicts* with a failed call still runs, after it.
+  fails with ``dependency future_k failed: …`` and never runs (:mod:`asyncfc._dependencies`).
 * Independent calls run concurrently within ``max_concurrency``; timeouts are per call.
+* A call runs in a task of the scheduler (:meth:`Scheduler.submit`), in the caller's task
+  when it has nothing to wait for (:meth:`Scheduler.call`), or as the host's own coroutine
+  (:meth:`Scheduler.call_hosted`, :mod:`asyncfc._hosted`).
 * Closing the scheduler cancels everything not finished; such calls get "cancelled" results.
   No task outlives the scheduler's ``async with`` block.  An exception raised inside the
   block propagates as itself, not wrapped in an exception group.
@@ -39,17 +36,18 @@ them, batches go through :meth:`Scheduler.submit` so every call has a future to 
 
 from __future__ import annotations
 
-from collections.abc import Coroutine, Iterable, Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Self
 
 import anyio
 import anyio.abc
 
 from ._backends import Input
 from ._calls import ToolCall, ToolResult
-from ._errors import BackendUnavailableError
+from ._dependencies import dependency_inputs, resolved_arguments
 from ._future import Future, FutureState
+from ._hosted import HostedException, HostedRun, complete_hosted, complete_hosted_in_turn
 from ._invoke import (
     DEFAULT_MAX_RESULT_CHARS,
     ArgumentsError,
@@ -58,23 +56,19 @@ from ._invoke import (
     error_result,
     prepare,
     render_value,
-    resolve,
+    unknown_tool,
 )
-from ._labels import StateTree
+from ._ledger import FutureLedger, Ordering
 from ._observe import RunObserver
 from ._tasks import CallTasks
 from ._tools import ToolContext
 from ._toolset import Toolset
 from ._trace import Interval, Trace
 
-__all__ = ("Future", "FutureState", "Ordering", "Scheduler")  # Future re-exported
-
-Ordering = Literal["labels", "program", "none"]
-"""How submitted calls are ordered besides their data dependencies (see the module
-docstring)."""
+__all__ = ("Future", "FutureState", "Ordering", "Scheduler")  # re-exported
 
 
-class Scheduler:
+class Scheduler(FutureLedger):
     """Use as ``async with Scheduler(toolset) as s: f = s.submit(call)``."""
 
     def __init__(
@@ -95,17 +89,10 @@ class Scheduler:
         ``max_concurrency`` bounds the calls running at once, and may be a limiter shared
         with other schedulers; ``observers`` hear of every future (see
         :mod:`asyncfc._observe`)."""
-        if ordering not in ("labels", "program", "none"):
-            raise ValueError(f"ordering must be 'labels', 'program' or 'none', got {ordering!r}")
+        super().__init__(ordering=ordering, uses_futures=futures, trace=trace, observers=observers)
         self.toolset = toolset
-        self.ordering: Ordering = ordering
-        self.uses_futures = futures
         self.timeout = timeout
-        self.trace = trace
         self.max_result_chars = max_result_chars
-        self.observers: tuple[RunObserver, ...] = tuple(observers)
-        self.futures: list[Future] = []
-        """Every future issued, in issue order (``futures[n - 1]`` is ``future_n``)."""
         self._context = context if isinstance(context, ToolContext) else ToolContext(context)
         self._limiter = (
             max_concurrency
@@ -119,13 +106,7 @@ class Scheduler:
         self._thread_limiter = (
             anyio.CapacityLimiter(self._limiter.total_tokens) if self._limiter else None
         )
-        self._tree: StateTree[Future] = StateTree()
         self._open = False
-        self._unsettled = 0
-        self._idle: anyio.Event | None = None
-        self._progress: anyio.Event | None = None
-        self.settled = 0
-        """How many submitted calls have their result (for :meth:`wait_progress`)."""
         self._tasks = CallTasks()
 
     async def __aenter__(self) -> Self:
@@ -147,16 +128,6 @@ class Scheduler:
                 if f.result is None:
                     self._settle_cancelled(f)
             self._wake_idle()
-
-    def _settle_cancelled(self, future: Future) -> None:
-        future._settle(
-            error_result(
-                future.call, "cancelled", "the run was cancelled before this call finished"
-            )
-        )
-        self._unsettled -= 1
-        for o in self.observers:
-            o.call_finished(future)
 
     # -- submission ---------------------------------------------------------------------
 
@@ -233,22 +204,71 @@ class Scheduler:
             )
         except ArgumentsError as exc:
             return error_result(call, exc.kind, str(exc))
-        future = Future(
-            number=len(self.futures) + 1,
-            call=call,
-            request=request,
-            user_turn=user_turn,
-            awaited=tuple(awaited),
-            submitted=anyio.current_time() if self.trace is not None else 0.0,
+        future = self._issue(
+            call, prepared.tool.access, prepared.references, request, user_turn, awaited
         )
-        future.data_deps = prepared.references
-        future.conflict_deps = self._conflicts(prepared, future)
-        self.futures.append(future)
-        self._unsettled += 1
-        if self.observers:
-            for o in self.observers:
-                o.call_submitted(future)
         return future, prepared
+
+    async def call_hosted(
+        self,
+        call: ToolCall,
+        run: HostedRun,
+        *,
+        passthrough: tuple[type[BaseException], ...] = (),
+        request: int = 0,
+    ) -> Future | ToolResult:
+        """Order ``call`` by its tool's labels, then run it by awaiting ``run()`` in the
+        caller's task; return its settled future, or its error result when it cannot run
+        (an unknown tool).
+
+        For a host that validated the call's arguments and runs and renders the call itself
+        (see :mod:`asyncfc._hosted`): asyncfc does not decode, validate or bind them, and the
+        tool's function is not called.  Only without futures (a call with references would
+        need asyncfc to resolve them).  The call waits for the calls it conflicts with, and
+        for ``max_concurrency``, in the caller's task; the caller's cancellation, while it
+        waits or runs, settles it as ``cancelled``.  An exception of a ``passthrough`` type
+        from ``run()`` settles the call with its error result and is then raised here.
+        """
+        if not self._open:
+            raise RuntimeError("Scheduler.call_hosted() outside 'async with Scheduler(...)'")
+        if self.uses_futures:
+            raise RuntimeError("Scheduler.call_hosted() needs a scheduler without futures")
+        tool = self.toolset.get(call.name)
+        if tool is None:
+            return unknown_tool(call, self.toolset)
+        future = self._issue(call, tool.access, (), request, 0, ())
+        timeout = tool.timeout if tool.timeout is not None else self.timeout
+        try:
+            if future.conflict_deps or self._limiter or self.trace or self.observers or timeout:
+                result = await complete_hosted_in_turn(
+                    self,
+                    future,
+                    tool,
+                    run,
+                    self._limiter,
+                    self.max_result_chars,
+                    timeout,
+                    passthrough,
+                )
+            else:  # the common case, on the shortest path
+                future.state = "running"
+                result = await complete_hosted(
+                    call, tool, run, self.max_result_chars, None, passthrough
+                )
+        except HostedException as exc:
+            if future.result is None:
+                self._settle(future, exc.result)
+            raise exc.error from None
+        except BaseException:  # the caller's cancellation (or a BaseException of the call)
+            if future.result is None:
+                self._settle(
+                    future,
+                    error_result(call, "cancelled", "the call was cancelled before it finished"),
+                )
+            raise
+        if future.result is None:  # else the scheduler closed meanwhile and settled it
+            self._settle(future, result)
+        return future
 
     async def run_batch(
         self,
@@ -345,27 +365,7 @@ class Scheduler:
             inputs=inputs,
         )
 
-    def _conflicts(self, prepared: PreparedCall, future: Future) -> tuple[int, ...]:
-        if self.ordering == "none":
-            return ()
-        if self.ordering == "program":
-            previous = self.futures[-1].number if self.futures else None
-            if previous is None or previous in prepared.references:
-                return ()
-            return (previous,)
-        waits = self._tree.claim(prepared.tool.access, future)
-        if not waits:
-            return ()
-        deps = set(prepared.references)
-        return tuple(sorted({f.number for f in waits if f.number not in deps}))
-
     # -- execution ----------------------------------------------------------------------
-
-    def get(self, number: int) -> Future:
-        """``future_<number>``; raises :class:`KeyError` if it was never issued."""
-        if not 1 <= number <= len(self.futures):
-            raise KeyError(number)
-        return self.futures[number - 1]
 
     def _plain(self, future: Future, prepared: PreparedCall) -> bool:
         """The common case, taken on a short path: arguments that need no resolving, no
@@ -398,61 +398,21 @@ class Scheduler:
             )
         self._settle(future, result)
 
-    def _settle(self, future: Future, result: ToolResult) -> None:
-        """Give ``future`` its one result and wake whoever waits for progress or idleness."""
-        future._settle(result)
-        self._unsettled -= 1
-        if self.observers:
-            for o in self.observers:
-                o.call_finished(future)
-        self.settled += 1
-        if self._progress is not None:
-            self._progress.set()
-            self._progress = None
-        if self._unsettled == 0:
-            self._wake_idle()
-
     async def _outcome(self, future: Future, prepared: PreparedCall) -> ToolResult:
-        for n in future.data_deps:
-            dep = self.futures[n - 1]
-            if not dep.ok:
-                reason = dep.result.content if dep.result is not None else "unknown error"
-                return error_result(
-                    future.call,
-                    "dependency_failed",
-                    f"dependency {dep.id} failed: {reason.removeprefix('Error: ')}",
-                )
+        inputs = dependency_inputs(future, self.futures, self.toolset)
+        if isinstance(inputs, ToolResult):
+            return inputs
         kwargs = prepared.kwargs
-        inputs = self._inputs(future) if future.data_deps else None
         if kwargs is None and prepared.tool.backend is None:  # resolve here, with values
             assert inputs is not None
-            try:
-                values = {n: await _fetch(i) for n, i in inputs.items()}
-            except BackendUnavailableError:
-                raise
-            except Exception as exc:  # a value its backend could not hand over
-                return error_result(
-                    future.call,
-                    "dependency_failed",
-                    f"the value of a dependency could not be fetched: {type(exc).__name__}: {exc}",
-                )
-            try:
-                kwargs = resolve(prepared, _value_of(values), self._render)
-            except ArgumentsError as exc:
-                return error_result(future.call, exc.kind, str(exc))
+            resolved = await resolved_arguments(future, prepared, inputs, self._render)
+            if isinstance(resolved, ToolResult):
+                return resolved
+            kwargs = resolved
         if self._limiter is None:
             return await self._execute(future, prepared, kwargs, inputs)
         async with self._limiter:
             return await self._execute(future, prepared, kwargs, inputs)
-
-    def _inputs(self, future: Future) -> dict[int, Input]:
-        """The referenced futures' values, each with the backend that made it."""
-        inputs = {}
-        for n in future.data_deps:
-            dep = self.futures[n - 1]
-            tool = self.toolset.get(dep.call.name)
-            inputs[n] = Input(dep.value, tool.backend if tool is not None else None)
-        return inputs
 
     def _render(self, value: Any) -> str:
         return render_value(value, self.max_result_chars)
@@ -472,67 +432,3 @@ class Scheduler:
         if self.trace is not None:
             self._record(future, start, ok=not result.is_error)
         return result
-
-    def _record(self, future: Future, start: float, *, ok: bool) -> None:
-        assert self.trace is not None
-        deps = sorted((*future.data_deps, *future.conflict_deps))
-        self.trace.add(
-            Interval(
-                kind="tool",
-                start=start,
-                end=anyio.current_time(),
-                name=future.call.name,
-                call_id=future.call.id,
-                future_id=future.id if self.uses_futures else None,
-                depends_on=tuple(self.futures[n - 1].call.id for n in deps),
-                request=future.request,
-                ok=ok,
-                user_turn=future.user_turn,
-                awaited=future.awaited,
-                submitted=future.submitted,
-            )
-        )
-
-    # -- waiting ------------------------------------------------------------------------
-
-    def _wake_idle(self) -> None:
-        if self._idle is not None:
-            self._idle.set()
-            self._idle = None
-
-    async def wait(self, futures: Iterable[Future]) -> None:
-        """Return once every future in ``futures`` has its result."""
-        for f in futures:
-            await f.wait()
-
-    async def wait_progress(self) -> None:
-        """Return once one more call has its result (at once when none is pending)."""
-        if not self._unsettled:
-            return
-        if self._progress is None:
-            self._progress = anyio.Event()
-        await self._progress.wait()
-
-    async def drain(self) -> None:
-        """Return once every submitted call has finished."""
-        while self._unsettled:
-            if self._idle is None:
-                self._idle = anyio.Event()
-            await self._idle.wait()
-
-    @property
-    def pending(self) -> list[Future]:
-        """The futures without a result yet, in issue order."""
-        return [f for f in self.futures if f.result is None]
-
-
-async def _fetch(item: Input) -> Any:
-    """An input's value in this process (a backend's handle is fetched from it)."""
-    return item.value if item.backend is None else await item.backend.fetch(item.value)
-
-
-def _value_of(values: Mapping[int, Any]) -> Any:
-    def value_of(n: int) -> Any:
-        return values[n]  # KeyError for a future the arguments do not reference
-
-    return value_of

@@ -33,6 +33,7 @@ from typing import Any, Literal, Self
 
 from ._calls import ToolCall, ToolResult
 from ._delivery import Delivery
+from ._hosted import HostedRun
 from ._invoke import error_result
 from ._outcome import FinalAnswerPolicy
 from ._protocol import (
@@ -141,6 +142,42 @@ class FuturesSession:
                     call_id=call.id, name=call.name, content=pending_text(submitted.id)
                 )
         return self._with_delivery(result)
+
+    async def call_hosted(
+        self,
+        call: ToolCall,
+        run: HostedRun,
+        *,
+        passthrough: tuple[type[BaseException], ...] = (),
+    ) -> ToolResult:
+        """Answer one call that the host runs itself (concurrent mode only): the host has
+        validated the arguments and will render the value; asyncfc orders the call by its
+        tool's labels and then awaits ``run()`` in the caller's task.  The result carries the
+        value (``value``), or is an error result for a timeout, an exception, an unknown tool
+        or a call id used before.  An exception of a ``passthrough`` type (the host's own
+        control flow) is raised here once the call has its result.  See
+        :meth:`Scheduler.call_hosted <asyncfc.Scheduler.call_hosted>`.
+
+        Why: :meth:`call` takes the call through asyncfc's whole pipeline (decode, validate,
+        bind, render), work the host does anyway; skipping it is most of what a framework
+        wrapper costs per call (``docs/integrations.md``).  In async mode a call is answered
+        before it runs, so it cannot run in the caller's task: use :meth:`call`.
+        """
+        if self.mode != "concurrent":
+            raise RuntimeError(
+                "FuturesSession.call_hosted() is for mode='concurrent'; in async mode use call()"
+            )
+        if call.id in self._call_ids:
+            return error_result(
+                call, "invalid_arguments", f"call id {call.id!r} was already used in this session"
+            )
+        self._call_ids.add(call.id)
+        outcome = await self.scheduler.call_hosted(call, run, passthrough=passthrough)
+        if isinstance(outcome, ToolResult):
+            return outcome
+        self.delivery.seen.add(outcome.number)  # shown in this answer
+        assert outcome.result is not None
+        return outcome.result
 
     def take_delivery(self) -> str:
         """The delivery text of results settled and not yet shown ('' if none); marks them shown."""
