@@ -170,6 +170,30 @@ async def test_unlabelled_tools_serialize_in_the_responses_order() -> None:
     assert log == [f"{e} {n}" for n in range(5) for e in ("start", "end")]
 
 
+async def test_a_call_that_waited_for_its_turn_still_runs_in_pydantic_ais_task() -> None:
+    """pydantic-ai names the task of each call after its tool; every call, also one that
+    waited for a conflicting call, ran in it (and so with pydantic-ai's context)."""
+    ran_in: list[str] = []
+
+    async def step(n: int) -> int:
+        """A step."""
+        task = asyncio.current_task()
+        assert task is not None
+        ran_in.append(task.get_name())
+        await anyio.lowlevel.checkpoint()
+        return n
+
+    model, _ = scripted(
+        [
+            calls(*[("step", {"n": n}, f"c{n}") for n in range(3)]),
+            ModelResponse(parts=[TextPart("ok")]),
+        ]
+    )
+    wrapped = AsyncFCToolset(FunctionToolset([step]), mode="concurrent")
+    await Agent(model, toolsets=[wrapped]).run("go")
+    assert ran_in == ["step", "step", "step"]
+
+
 async def test_concurrent_mode_hands_model_retry_to_pydantic_ai() -> None:
     tries: list[int] = []
 
@@ -434,6 +458,82 @@ async def test_async_mode_makes_a_deferral_the_futures_error() -> None:
     shown = texts(result.all_messages())
     assert "future_1 failed" in shown
     assert "ApprovalRequired" in shown
+
+
+async def test_concurrent_mode_gives_other_exceptions_and_timeouts_as_error_results() -> None:
+    """What pydantic-ai alone would fail the run with (an exception) or not bound (the
+    session's timeout) is the call's error result, and the run goes on."""
+
+    def broken() -> str:
+        """Always fails."""
+        raise ValueError("boom")
+
+    async def hangs() -> str:
+        """Never finishes."""
+        await anyio.sleep_forever()
+        return "never"
+
+    def fine() -> dict[str, int]:
+        """Works."""
+        return {"n": 1}
+
+    model, _ = scripted(
+        [
+            calls(("broken", {}, "c1"), ("hangs", {}, "c2"), ("fine", {}, "c3")),
+            ModelResponse(parts=[TextPart("ok")]),
+        ]
+    )
+    wrapped = AsyncFCToolset(
+        FunctionToolset([broken, hangs, fine]),
+        mode="concurrent",
+        scheduler_options={"timeout": 0.05},
+    )
+    with anyio.fail_after(10):
+        result = await Agent(model, toolsets=[wrapped]).run("go")
+    returned = {
+        p.tool_call_id: p.content
+        for m in result.all_messages()
+        for p in getattr(m, "parts", [])
+        if isinstance(p, ToolReturnPart)
+    }
+    assert returned == {
+        "c1": "Error: tool 'broken' raised ValueError: boom",
+        "c2": "Error: tool 'hangs' timed out after 0.05 s",
+        "c3": {"n": 1},  # pydantic-ai's own value, not asyncfc's text of it
+    }
+    called, answered = outcomes(result.all_messages())
+    assert called == answered == ["c1", "c2", "c3"]
+
+
+async def test_cancelling_a_concurrent_mode_run_cancels_calls_waiting_for_their_turn() -> None:
+    running = anyio.Event()
+    log: list[str] = []
+
+    async def hang() -> str:
+        """Never finishes."""
+        log.append("hang")
+        running.set()
+        await anyio.sleep_forever()
+        return "never"
+
+    def after() -> str:
+        """Comes after hang (both unlabelled)."""
+        log.append("after")
+        return "after"
+
+    model, _ = scripted([calls(("hang", {}, "c1"), ("after", {}, "c2"))])
+    wrapped = AsyncFCToolset(FunctionToolset([hang, after]), mode="concurrent")
+    agent = Agent(model, toolsets=[wrapped])
+    before = other_tasks()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(agent.run, "go")
+        with anyio.fail_after(5):
+            await running.wait()
+            await anyio.wait_all_tasks_blocked()
+        tg.cancel_scope.cancel()
+    await asyncio.sleep(0)
+    assert log == ["hang"]  # the waiting call never ran
+    assert other_tasks() - before == set()
 
 
 async def test_cancelling_a_concurrent_mode_run_cancels_the_call_in_pydantic_ais_task() -> None:

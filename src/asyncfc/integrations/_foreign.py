@@ -1,9 +1,13 @@
 """asyncfc tools that stand for another framework's tools.
 
 A framework validates and runs its own tools; asyncfc only has to schedule them.  A
-:class:`ForeignTool` therefore takes the decoded (and, in async mode, future-resolved)
-arguments as one mapping and hands them to the framework's own call path, which validates
-them with the framework's validator and runs the tool with the framework's context.
+:class:`ForeignTool` carries what asyncfc needs for that (name, schema, labels).  In
+concurrent mode that is all: the framework's call is a hosted call
+(:meth:`~asyncfc.FuturesSession.call_hosted`), run by the framework in its own task once
+the labels allow.  In async mode the call runs in a task of the session, later: the tool's
+function takes the future-resolved arguments as one mapping and hands them to the framework's
+own call path, which validates them with the framework's validator and runs the tool with
+the framework's context.
 
 The framework's per-call objects (its run context, its tool object) cannot travel through
 the scheduler, which only carries a :class:`~asyncfc.ToolCall`.  They travel in

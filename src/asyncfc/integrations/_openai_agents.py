@@ -6,7 +6,9 @@ through one :class:`~asyncfc.FuturesSession` for the whole run:
 * Tool wrappers: every :class:`agents.FunctionTool` of the agent becomes a function tool with
   the same name whose ``on_invoke_tool`` submits the call to the session; the original
   ``on_invoke_tool`` (its validation, failure handling and context) runs it, scheduled by
-  asyncfc's labels.  In ``mode="async"`` the schemas are widened, ``await_future`` is added,
+  asyncfc's labels; in ``mode="concurrent"`` in the SDK's own task for the call, with the
+  model's argument text as it came (:meth:`~asyncfc.FuturesSession.call_hosted`: asyncfc
+  only orders it).  In ``mode="async"`` the schemas are widened, ``await_future`` is added,
   the protocol addendum is appended to the instructions, and each call is answered with
   ``future_N (pending)``; settled results are appended to later tool results.
 * Drain: an output guardrail waits for every call before a final output stands.  When the
@@ -25,6 +27,7 @@ Tools of other kinds (hosted tools, MCP servers, handoffs' agents) are left as t
 import contextlib
 import copy
 import dataclasses
+import functools
 import json
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -255,10 +258,9 @@ def _put(toolset: Toolset, foreign: ForeignTool) -> None:
 
 def _wrapped(tool: FunctionTool, session: FuturesSession, access: Access) -> _Wrapped:
     async def run_original(arguments: dict[str, Any]) -> Any:
-        ctx, raw = FRAMEWORK_CALL.get()
-        # Without futures the arguments are the model's own text: hand it on as it came.
-        text = raw if session.mode == "concurrent" else json.dumps(arguments)
-        return await tool.on_invoke_tool(ctx, text)
+        """An async-mode call, its future references resolved (see ``_foreign``)."""
+        ctx = FRAMEWORK_CALL.get()
+        return await tool.on_invoke_tool(ctx, json.dumps(arguments))
 
     foreign = ForeignTool.wrap(
         name=tool.name,
@@ -270,14 +272,18 @@ def _wrapped(tool: FunctionTool, session: FuturesSession, access: Access) -> _Wr
 
     async def invoke(ctx: ToolContext[Any], raw: str) -> Any:
         call = ToolCall(id=ctx.tool_call_id or session.new_call_id(), name=tool.name, arguments=raw)
-        token = FRAMEWORK_CALL.set((ctx, raw))
+        if session.mode == "concurrent":  # the SDK parses, runs and renders the call itself
+            # with the model's own argument text, as it came
+            result = await session.call_hosted(
+                call, functools.partial(tool.on_invoke_tool, ctx, raw)
+            )
+            return result.content if result.is_error else result.value
+        token = FRAMEWORK_CALL.set(ctx)
         try:
             result = await session.call(call)
         finally:
             FRAMEWORK_CALL.reset(token)
-        if session.mode == "async" or result.is_error:
-            return result.content
-        return result.value
+        return result.content
 
     # A copy keeps everything else the SDK knows about the tool (guardrails, approvals,
     # timeout, failure handling); only the schema and the entry point change.

@@ -7,8 +7,10 @@ wrappers) and answers its calls through one :class:`~asyncfc.FuturesSession` per
   parallel execution), but run in the order asyncfc's labels allow: unlabelled tools
   serialize in the order pydantic-ai hands the calls over (the response's order), labelled
   readers of one resource run together, a writer waits for the calls it conflicts with.
-  pydantic-ai validates the arguments, and a tool's ``ModelRetry``, ``CallDeferred``,
-  ``ApprovalRequired`` and ``ToolFailed`` reach pydantic-ai as if asyncfc were not there.
+  pydantic-ai validates, runs and renders each call itself, in its own task for the call
+  (:meth:`FuturesSession.call_hosted <asyncfc.FuturesSession.call_hosted>`: asyncfc only
+  orders it), and a tool's ``ModelRetry``, ``CallDeferred``, ``ApprovalRequired`` and
+  ``ToolFailed`` reach pydantic-ai as if asyncfc were not there.
 * ``mode="async"``: the model sees widened schemas, the ``await_future`` tool and the
   protocol addendum (as the toolset's instructions); every call is answered at once with
   ``future_N (pending)``, runs in the background, and its result is appended to a later tool
@@ -32,6 +34,7 @@ run's copies of the wrapper share: pydantic-ai copies toolsets in ``for_run``/``
 
 from __future__ import annotations
 
+import functools
 import inspect
 import weakref
 from collections.abc import Iterable, Mapping
@@ -70,13 +73,6 @@ _Output = TypeVar("_Output")
 
 _CONTROL_FLOW = (ModelRetry, CallDeferred, ApprovalRequired, ToolFailed)
 """Exceptions by which a tool talks to pydantic-ai itself (concurrent mode hands them on)."""
-
-
-@dataclass(frozen=True)
-class _Raised:
-    """A control-flow exception carried through the scheduler as the call's value."""
-
-    error: Exception
 
 
 @dataclass(eq=False)
@@ -270,17 +266,21 @@ class AsyncFCToolset(WrapperToolset[Any]):
         call_id = ctx.tool_call_id or session.new_call_id()
         # pydantic-ai has decoded the arguments already: ``decoded`` spares asyncfc the work
         call = decoded_call(call_id, name, tool_args)
+        if self.mode == "concurrent":  # pydantic-ai validates, runs and renders the call
+            result = await session.call_hosted(
+                call,
+                functools.partial(self.wrapped.call_tool, name, tool_args, ctx, tool),
+                passthrough=_CONTROL_FLOW,
+            )
+            return result.content if result.is_error else result.value
+        # the wrapped tool, not the widened one pydantic-ai validated the arguments against
         original = state.originals.get(name, tool)
-        token = FRAMEWORK_CALL.set((self.wrapped, name, ctx, original, self.mode))
+        token = FRAMEWORK_CALL.set((self.wrapped, name, ctx, original))
         try:
             result = await session.call(call)
         finally:
             FRAMEWORK_CALL.reset(token)
-        if self.mode == "async":
-            return result.content
-        if isinstance(result.value, _Raised):
-            raise result.value.error
-        return result.content if result.is_error else result.value
+        return result.content
 
     def take_delivery(self) -> str:
         """Results settled and not yet shown (``""`` if none), now marked shown: in a
@@ -334,22 +334,15 @@ def _widened(name: str, definition: ToolDefinition) -> ToolDefinition:
 
 
 async def _run_wrapped(arguments: dict[str, Any]) -> Any:
-    """Run one call on the wrapped toolset (in the call's task, see ``_foreign``)."""
-    wrapped, name, ctx, tool, mode = FRAMEWORK_CALL.get()
-    try:
-        if mode == "async":  # validate once the future references are resolved
-            arguments = tool.args_validator.validate_python(
-                arguments, context=ctx.validation_context
-            )
-            if tool.args_validator_func is not None:
-                checked = tool.args_validator_func(ctx, **arguments)
-                if inspect.isawaitable(checked):
-                    await checked
-        return await wrapped.call_tool(name, arguments, ctx, tool)
-    except _CONTROL_FLOW as exc:
-        if mode == "concurrent":
-            return _Raised(exc)
-        raise
+    """Run one async-mode call on the wrapped toolset, in the call's task (see ``_foreign``):
+    the wrapped tool's validator checks the arguments once future references are resolved."""
+    wrapped, name, ctx, tool = FRAMEWORK_CALL.get()
+    arguments = tool.args_validator.validate_python(arguments, context=ctx.validation_context)
+    if tool.args_validator_func is not None:
+        checked = tool.args_validator_func(ctx, **arguments)
+        if inspect.isawaitable(checked):
+            await checked
+    return await wrapped.call_tool(name, arguments, ctx, tool)
 
 
 def _joined(parts: Any) -> str:
