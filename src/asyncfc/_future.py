@@ -27,11 +27,11 @@ class Future:
 
     __slots__ = (
         "_event",
+        "_id",
         "awaited",
         "call",
         "conflict_deps",
         "data_deps",
-        "id",
         "number",
         "request",
         "result",
@@ -50,8 +50,7 @@ class Future:
         awaited: tuple[str, ...] = (),
         submitted: float = 0.0,
     ) -> None:
-        self.id = format_future_id(number)
-        """``future_<number>``, the id the model sees."""
+        self._id: str | None = None
         self.number = number
         self.call = call
         self.request = request
@@ -69,6 +68,14 @@ class Future:
         self.state: FutureState = "pending"
         self.result: ToolResult | None = None
         self._event: anyio.Event | None = None
+
+    @property
+    def id(self) -> str:
+        """``future_<number>``, the id the model sees (made when first asked for: a
+        concurrent-mode call never shows it)."""
+        if self._id is None:
+            self._id = format_future_id(self.number)
+        return self._id
 
     def __repr__(self) -> str:
         return f"Future({self.id}, {self.call.name}, {self.state})"

@@ -115,6 +115,8 @@ class FutureLedger:
     ) -> tuple[int, ...]:
         if self.ordering == "none":
             return ()
+        if self.ordering == "labels" and not (access.reads or access.writes):
+            return ()  # a pure call conflicts with nothing, and nothing with it: no claim
         if self.ordering == "program":
             previous = self.futures[-1].number if self.futures else None
             if previous is None or previous in references:
