@@ -603,6 +603,41 @@ async def test_the_drain_follows_the_final_answer_policy(policy: str, requests: 
         cap.take_delivery()
 
 
+async def test_the_next_run_of_a_conversation_opens_with_what_the_drain_left() -> None:
+    """label_aware lets turn 1's answer stand before its write's result; turn 2's first
+    model request carries that result, once, and it stays in the history."""
+    release = anyio.Event()
+    first_request: list[str] = []
+
+    async def save(text: str) -> str:
+        """Save a note."""
+        await release.wait()
+        return f"saved {text}"
+
+    def final(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        release.set()  # save is still running when the model answers
+        return ModelResponse(parts=[TextPart("done")])
+
+    def second(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        first_request.append("\n".join(str(p.content) for p in messages[-1].parts))
+        return ModelResponse(parts=[TextPart("noted")])
+
+    model, infos = scripted([calls(("save", {"text": "a"}, "c1")), final, second])
+    cap = AsyncFC(FunctionToolset([save]), labels={"save": {"reads": [], "writes": ["notes"]}})
+    agent = Agent(model, capabilities=[cap])
+    async with cap:
+        one = await agent.run("go")
+        two = await agent.run("and now?", message_history=one.all_messages())
+        left = cap.take_delivery()
+    assert [one.output, two.output] == ["done", "noted"]
+    assert len(infos) == 3  # no request more than without the delivery
+    assert "and now?" in first_request[0]
+    assert "Results of earlier calls:\nfuture_1 = saved a" in first_request[0]
+    assert left == ""  # shown, so not shown again
+    history = [str(p.content) for m in two.all_messages() for p in m.parts if hasattr(p, "content")]
+    assert sum("future_1 = saved a" in c for c in history) == 1
+
+
 async def test_a_conversation_keeps_one_session_across_runs() -> None:
     """Inside ``async with cap`` every run shares one session: turn 2's futures continue the
     numbering, and a future from turn 1 is still a value turn 2 can pass on."""

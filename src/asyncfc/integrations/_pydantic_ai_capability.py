@@ -4,7 +4,10 @@
 It registers :class:`~asyncfc.integrations._pydantic_ai.AsyncFCToolset` over the toolset
 (a fresh per-run state in ``for_run``, or a conversation's inside ``async with``) and drains
 in ``before_output_process``, the output hook that fires for every output kind, plain text
-included.  pydantic-ai also runs its tool hooks at every tool call, which the wrapper used
+included.  In a conversation, the results a label-aware drain left unshown open the next
+run: ``before_model_request`` enqueues them (``RunContext.enqueue``) into that run's first
+model request, where they stay in the history, as asyncfc's ``Agent`` puts them before the
+next prompt.  pydantic-ai also runs its tool hooks at every tool call, which the wrapper used
 as a plain toolset with :meth:`AsyncFCToolset.drain_output
 <asyncfc.integrations._pydantic_ai.AsyncFCToolset.drain_output>` avoids.
 """
@@ -17,6 +20,7 @@ from typing import Any
 
 from pydantic_ai import RunContext
 from pydantic_ai.capabilities import AbstractCapability
+from pydantic_ai.models import ModelRequestContext
 from pydantic_ai.output import OutputContext
 from pydantic_ai.toolsets import AbstractToolset
 
@@ -52,6 +56,8 @@ class AsyncFC(AbstractCapability[Any]):
     final_answer: FinalAnswerPolicy = "label_aware"
     _run_toolset: AsyncFCToolset | None = field(default=None, repr=False)
     _conversation: AsyncFCToolset | None = field(default=None, repr=False)
+    _opened: bool = field(default=False, repr=False)
+    """Whether this run's first model request has been prepared (per-run copies only)."""
     _known: dict[str, _Known] = field(default_factory=dict, repr=False)
     """What every run's wrapper made of the tool definitions (see
     ``AsyncFCToolset._known``), kept across runs: a wrapper is made per run."""
@@ -67,7 +73,9 @@ class AsyncFC(AbstractCapability[Any]):
 
     def take_delivery(self) -> str:
         """Inside ``async with``: the results a label-aware drain left unshown (successful
-        writes), for the next user prompt (:meth:`AsyncFCToolset.take_delivery`)."""
+        writes), now marked shown (:meth:`AsyncFCToolset.take_delivery`).  The next run
+        inside the block shows them to the model by itself; this is for a conversation that
+        goes on some other way."""
         if self._conversation is None:
             raise RuntimeError("take_delivery() needs a conversation: 'async with' the AsyncFC")
         return self._conversation.take_delivery()
@@ -100,6 +108,20 @@ class AsyncFC(AbstractCapability[Any]):
     def get_toolset(self) -> AsyncFCToolset:
         """The wrapper (the run's own once :meth:`for_run` made it)."""
         return self._run_toolset or self._wrapper(None)
+
+    async def before_model_request(
+        self, ctx: RunContext[Any], request_context: ModelRequestContext
+    ) -> ModelRequestContext:
+        """At a conversation's run's first model request: enqueue what the previous run's
+        drain left unshown, so the model reads it in this request (and it stays in the
+        history)."""
+        if self._opened or self._conversation is None or self._run_toolset is None:
+            return request_context
+        self._opened = True
+        delivery = self._run_toolset.take_delivery()
+        if delivery:
+            ctx.enqueue(delivery)
+        return request_context
 
     async def before_output_process(
         self, ctx: RunContext[Any], *, output_context: OutputContext, output: Any
