@@ -11,7 +11,7 @@ import pytest
 
 import asyncfc as a
 from asyncfc._futures import resolve_references
-from asyncfc._invoke import error_result, render_value, success_result
+from asyncfc._results import error_result, render_value, success_result
 
 pytestmark = pytest.mark.anyio
 

@@ -17,7 +17,8 @@ from hostile_support import DecodedModel
 from runtime_support import check_pairing, run_mock
 
 import asyncfc as a
-from asyncfc._invoke import UnrenderableResult, decode_arguments, render_result, render_value
+from asyncfc._invoke import decode_arguments
+from asyncfc._results import UnrenderableResult, render_result, render_value
 from asyncfc.models._anthropic import _decoded
 from asyncfc.models._common import OpenCall
 

@@ -10,7 +10,8 @@ import anyio
 import pytest
 
 from asyncfc import ToolCall, ToolContext, ToolResult, Toolset, render_value, tool
-from asyncfc._invoke import ArgumentsError, decode_arguments, run_call, success_result
+from asyncfc._invoke import decode_arguments, run_call
+from asyncfc._results import ArgumentsError, success_result
 
 pytestmark = pytest.mark.anyio
 

@@ -20,7 +20,6 @@ from ._executor import DuplicateCallIdError as DuplicateCallIdError
 from ._executor import ExecutionMode as ExecutionMode
 from ._executor import ToolExecutor as ToolExecutor
 from ._futures import FutureReferenceError as FutureReferenceError
-from ._invoke import render_value as render_value
 from ._labels import UNLABELLED as UNLABELLED
 from ._labels import Access as Access
 from ._labels import parse_label as parse_label
@@ -47,6 +46,7 @@ from ._outcome import HoldPolicy as HoldPolicy
 from ._outcome import StopReason as StopReason
 from ._protocol import AWAIT_TOOL_NAME as AWAIT_TOOL_NAME
 from ._protocol import PROMPT_ADDENDUM as PROMPT_ADDENDUM
+from ._results import render_value as render_value
 from ._scheduler import Future as Future
 from ._scheduler import FutureState as FutureState
 from ._scheduler import Ordering as Ordering

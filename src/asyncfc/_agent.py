@@ -76,7 +76,6 @@ from ._callids import CallIds
 from ._calls import ToolCall, ToolResult
 from ._delivery import Delivery
 from ._errors import ModelAPIError, ModelResponseError
-from ._invoke import DEFAULT_MAX_RESULT_CHARS
 from ._messages import (
     AssistantMessage,
     ChatModel,
@@ -98,6 +97,7 @@ from ._protocol import (
     future_tool_definition,
     pending_text,
 )
+from ._results import DEFAULT_MAX_RESULT_CHARS
 from ._scheduler import Future, Scheduler
 from ._toolset import Toolset
 from ._trace import Interval

@@ -32,7 +32,7 @@ ErrorKind = Literal[
 
 ``unrenderable_result``: the tool returned, but its value has no text for the model (not
 JSON-serialisable and its ``str()`` raises, e.g. a raising ``__str__``/``__repr__`` or a
-structure nested too deep); see :func:`asyncfc._invoke.render_result`.  ``worker_lost``: the
+structure nested too deep); see :func:`asyncfc._results.render_result`.  ``worker_lost``: the
 process that ran the call died under it (a crashed worker, a killed actor, a value lost with
 its node), so the call may or may not have had its effect."""
 

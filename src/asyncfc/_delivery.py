@@ -26,7 +26,7 @@ import anyio
 
 from ._calls import ToolCall, ToolResult
 from ._futures import parse_future_number
-from ._invoke import ArgumentsError, decode_arguments, error_result
+from ._invoke import decode_arguments
 from ._labels import UNLABELLED
 from ._outcome import FinalAnswerPolicy, HoldPolicy
 from ._protocol import (
@@ -37,6 +37,7 @@ from ._protocol import (
     still_pending_line,
     unknown_futures_text,
 )
+from ._results import ArgumentsError, error_result
 from ._scheduler import Future, Scheduler
 
 __all__ = ("Delivery",)

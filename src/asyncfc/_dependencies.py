@@ -22,7 +22,8 @@ from ._backends import Input
 from ._calls import ToolResult
 from ._errors import BackendUnavailableError
 from ._future import Future
-from ._invoke import ArgumentsError, PreparedCall, error_result, resolve
+from ._invoke import PreparedCall, resolve
+from ._results import ArgumentsError, error_result
 from ._toolset import Toolset
 
 __all__ = ("dependency_inputs", "resolved_arguments")

@@ -37,7 +37,8 @@ from typing import Any, Literal
 import anyio
 
 from ._calls import ToolCall, ToolResult
-from ._invoke import DEFAULT_MAX_RESULT_CHARS, error_result, run_call
+from ._invoke import run_call
+from ._results import DEFAULT_MAX_RESULT_CHARS, error_result
 from ._scheduler import Ordering, Scheduler
 from ._tools import ToolContext
 from ._toolset import Toolset

@@ -17,7 +17,7 @@ Invariants:
 * An exception of a ``passthrough`` type (the host's own control flow, such as pydantic-ai's
   ``ModelRetry``) still gives the call its error result, and is then handed back to the host,
   which raises it as if asyncfc were not there.
-* The value's text is :func:`~asyncfc._invoke.render_value`: it never fails the call, since
+* The value's text is :func:`~asyncfc._results.render_value`: it never fails the call, since
   the host renders the value for the model, not asyncfc; the text is what asyncfc's own
   readers (observers, the trace's consumers) see.
 """
@@ -32,8 +32,8 @@ import anyio
 
 from ._calls import ToolCall, ToolResult
 from ._future import Future
-from ._invoke import error_result, render_value, success_result, tool_raised, tool_timed_out
 from ._ledger import FutureLedger
+from ._results import error_result, render_value, success_result, tool_raised, tool_timed_out
 from ._tools import Tool
 
 __all__ = ("HostedException", "HostedRun", "complete_hosted", "complete_hosted_in_turn")

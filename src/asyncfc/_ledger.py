@@ -37,9 +37,9 @@ import anyio
 
 from ._calls import ToolCall, ToolResult
 from ._future import Future
-from ._invoke import error_result
 from ._labels import Access, StateTree
 from ._observe import RunObserver
+from ._results import error_result
 from ._trace import Interval, Trace
 
 __all__ = ("FutureLedger", "Ordering")

@@ -48,18 +48,10 @@ from ._calls import ToolCall, ToolResult
 from ._dependencies import dependency_inputs, resolved_arguments
 from ._future import Future, FutureState
 from ._hosted import HostedException, HostedRun, complete_hosted, complete_hosted_in_turn
-from ._invoke import (
-    DEFAULT_MAX_RESULT_CHARS,
-    ArgumentsError,
-    PreparedCall,
-    complete,
-    error_result,
-    prepare,
-    render_value,
-    unknown_tool,
-)
+from ._invoke import PreparedCall, complete, prepare, unknown_tool
 from ._ledger import FutureLedger, Ordering
 from ._observe import RunObserver
+from ._results import DEFAULT_MAX_RESULT_CHARS, ArgumentsError, error_result, render_value
 from ._tasks import CallTasks
 from ._tools import ToolContext
 from ._toolset import Toolset

@@ -34,7 +34,6 @@ from typing import Any, Literal, Self
 from ._calls import ToolCall, ToolResult
 from ._delivery import Delivery
 from ._hosted import HostedRun
-from ._invoke import error_result
 from ._outcome import FinalAnswerPolicy
 from ._protocol import (
     AWAIT_TOOL,
@@ -43,6 +42,7 @@ from ._protocol import (
     future_tool_definition,
     pending_text,
 )
+from ._results import error_result
 from ._scheduler import Scheduler
 from ._toolset import Toolset
 

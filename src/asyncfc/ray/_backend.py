@@ -40,7 +40,7 @@ from asyncfc._backends import Job
 from asyncfc._calls import ErrorKind, ToolResult
 from asyncfc._errors import BackendUnavailableError
 from asyncfc._futures import FutureReferenceError, map_references
-from asyncfc._invoke import error_result, success_result
+from asyncfc._results import error_result, success_result
 from asyncfc._tools import Tool
 from asyncfc._toolset import Toolset
 

@@ -28,7 +28,7 @@ from typing import Any
 
 from asyncfc._calls import ErrorKind
 from asyncfc._futures import FutureReferenceError, resolve_references, select_path
-from asyncfc._invoke import render_value
+from asyncfc._results import render_value
 from asyncfc._tools import Tool, ToolArgumentsError, ToolContext
 
 __all__ = ("Outcome", "ToolActor", "execute_here", "make_task", "method_stub", "select_field")
