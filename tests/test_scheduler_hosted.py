@@ -169,6 +169,19 @@ async def test_a_timeout_ends_the_call_with_a_timeout_result() -> None:
     assert cancelled == ["hangs"]
 
 
+async def test_a_zero_timeout_is_a_timeout() -> None:
+    async def run() -> int:
+        await anyio.sleep(1)
+        return 1
+
+    async with a.Scheduler(_toolset(t={"reads": []}), futures=False, timeout=0) as s:
+        with anyio.fail_after(5):
+            outcome = await s.call_hosted(decoded_call("c1", "t", {}), run)
+    assert isinstance(outcome, a.Future)
+    assert outcome.result is not None
+    assert outcome.result.error_kind == "timeout"
+
+
 async def test_an_infinite_timeout_is_no_timeout() -> None:
     async def run() -> int:
         return 1

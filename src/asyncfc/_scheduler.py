@@ -231,7 +231,13 @@ class Scheduler(FutureLedger):
         future = self._issue(call, tool.access, (), request, 0, ())
         timeout = tool.timeout if tool.timeout is not None else self.timeout
         try:
-            if future.conflict_deps or self._limiter or self.trace or self.observers or timeout:
+            if (
+                future.conflict_deps
+                or self._limiter
+                or self.trace
+                or self.observers
+                or timeout is not None
+            ):
                 result = await complete_hosted_in_turn(
                     self,
                     future,
