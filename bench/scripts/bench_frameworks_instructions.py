@@ -9,8 +9,9 @@ the virtual clock), counted the same way (one warm-up task; then the N tasks onc
 CPU time on a shared machine moves by ±5 % between runs of the same setup, as much as the
 ≤ 5 % target.  Instructions executed do not: each pydantic-ai setup of
 ``bench_frameworks.py`` part (1) (200 no-op calls in one response, then a final answer) is run
-under ``valgrind --tool=callgrind`` twice, with two warm-up runs and then 1 and 4 measured
-runs; ``(Ir(4) - Ir(1)) / 3`` is the instructions of one run, start-up and imports excluded.
+under ``valgrind --tool=callgrind`` twice, with two warm-up runs, what the process then
+holds frozen out of the garbage collector (``gc.freeze``), and then 1 and 4 measured runs;
+``(Ir(4) - Ir(1)) / 3`` is the instructions of one run, start-up and imports excluded.
 ``PYTHONHASHSEED=0`` fixes the one source of variation left.  Variants: those of
 ``bench_frameworks.build`` (``alone``, ``labels``, ``futures``, ``alone_retry``) and
 ``retry_cap``: ``alone_retry`` plus one capability that overrides no hook, the price
@@ -103,6 +104,12 @@ async def _runs(variant: str, measured: int) -> None:
     setup = _setup(variant)
     for _ in range(2):
         await setup()
+    # What the process holds by now (modules, caches) is frozen out of the collector: a
+    # full collection during a measured run would otherwise count all of it, and whether
+    # one falls inside the window depends on how many objects the imports made, not on
+    # the setup measured (it moved (a) alone by 5 % between two versions of asyncfc).
+    gc.collect()
+    gc.freeze()
     for _ in range(measured):
         gc.collect()
         await setup()
@@ -135,6 +142,8 @@ def _bfcl_runs(framework: str, variant: str, tasks: int, rounds: int) -> None:
 
     async def main() -> None:
         await one(entries[-1])  # warm-up: a task outside the measured ones
+        gc.collect()
+        gc.freeze()  # as in _runs
         for _ in range(rounds):
             for entry in entries[:tasks]:
                 gc.collect()
