@@ -132,8 +132,10 @@ async def test_an_exception_is_the_calls_error_and_a_passthrough_one_is_raised_a
     async def fails() -> None:
         raise ValueError("boom")
 
+    inner = KeyError("inner")
+
     async def control() -> None:
-        raise Control("ask again")
+        raise Control("ask again") from inner
 
     async with a.Scheduler(_toolset(t={}), futures=False) as s:
         failed = await s.call_hosted(decoded_call("c1", "t", {}), fails, passthrough=(Control,))
@@ -141,8 +143,10 @@ async def test_an_exception_is_the_calls_error_and_a_passthrough_one_is_raised_a
         assert failed.result is not None
         assert failed.result.error_kind == "exception"
         assert failed.result.content == "Error: tool 't' raised ValueError: boom"
-        with pytest.raises(Control, match="ask again"):
+        with pytest.raises(Control, match="ask again") as raised:
             await s.call_hosted(decoded_call("c2", "t", {}), control, passthrough=(Control,))
+        assert raised.value.__cause__ is inner  # the host's exception, untouched
+        assert raised.value.__context__ is None
         passed = s.get(2)
         assert passed.result is not None  # settled before it was handed back
         assert passed.result.content == "Error: tool 't' raised Control: ask again"

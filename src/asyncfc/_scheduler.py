@@ -256,7 +256,7 @@ class Scheduler(FutureLedger):
         except HostedException as exc:
             if future.result is None:
                 self._settle(future, exc.result)
-            raise exc.error from None
+            passed = exc.error
         except BaseException:  # the caller's cancellation (or a BaseException of the call)
             if future.result is None:
                 self._settle(
@@ -264,9 +264,11 @@ class Scheduler(FutureLedger):
                     error_result(call, "cancelled", "the call was cancelled before it finished"),
                 )
             raise
-        if future.result is None:  # else the scheduler closed meanwhile and settled it
-            self._settle(future, result)
-        return future
+        else:
+            if future.result is None:  # else the scheduler closed meanwhile and settled it
+                self._settle(future, result)
+            return future
+        raise passed  # outside the handler: the host's exception keeps its own cause and context
 
     async def run_batch(
         self,
