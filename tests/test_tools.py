@@ -10,7 +10,7 @@ import pydantic
 import pytest
 
 from asyncfc import UNLABELLED, Access, Tool, ToolArgumentsError, ToolContext, Toolset, tool
-from asyncfc._tools import _doc_summary_and_params
+from asyncfc._docstrings import doc_summary_and_params
 
 
 def forecast(city: str, days: int = 3, units: Literal["C", "F"] = "C") -> str:
@@ -103,7 +103,7 @@ def test_schema_from_rest_docstring() -> None:
     ],
 )
 def test_docstring_parsing(doc: str | None, summary: str, params: dict[str, str]) -> None:
-    assert _doc_summary_and_params(doc) == (summary, params)
+    assert doc_summary_and_params(doc) == (summary, params)
 
 
 def test_missing_hints_and_docstring_still_give_a_schema() -> None:

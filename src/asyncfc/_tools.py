@@ -28,26 +28,22 @@ Invariants:
 from __future__ import annotations
 
 import functools
-import inspect
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, get_type_hints, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import pydantic
-from pydantic_core import PydanticUndefined
 
-from ._binding import BindingError, FromContext, bind_value, no_schema_error
+from ._binding import BindingError, FromContext
 from ._context import (
     ToolArgumentsError,
     ToolContext,
     format_validation_error,
-    is_context_annotation,
     spec_of,
-    without_properties,
 )
-from ._docstrings import doc_summary_and_params as _doc_summary_and_params
 from ._labels import Access
+from ._signature import read_signature
 
 if TYPE_CHECKING:
     from ._backends import ExecutionBackend
@@ -150,122 +146,24 @@ class Tool:
         cannot be set by the model.  ``isolation="process"`` runs calls in a worker process;
         ``backend`` runs them elsewhere altogether (see :mod:`asyncfc._backends`).
         """
-        if not callable(function):
-            raise TypeError(f"a tool needs a callable, got {type(function).__name__}")
-        inner = function.func if isinstance(function, functools.partial) else function
-        fn_name = name or getattr(inner, "__name__", None)
-        if not fn_name:
-            raise ValueError("cannot infer a name for this callable; pass name=")
-        summary, param_docs = _doc_summary_and_params(inspect.getdoc(inner))
-        signature = inspect.signature(function)
-        try:
-            hints = get_type_hints(inner)
-        except Exception:  # unresolvable forward references: fall back to raw annotations
-            hints = {}
-        bind = dict(bind or {})
-        unknown = sorted(set(bind) - set(signature.parameters))
-        if unknown:
-            raise TypeError(f"tool {fn_name!r}: bind names no parameter: {', '.join(unknown)}")
-        partial_keywords = (
-            set(function.keywords) if isinstance(function, functools.partial) else set()
-        )
-        fields: dict[str, Any] = {}
-        annotations: dict[str, Any] = {}
-        positional: list[str] = []
-        context_param: str | None = None
-        bound: dict[str, Any] = {}
-        bound_checks: dict[str, pydantic.TypeAdapter[Any]] = {}
-        for pname, param in signature.parameters.items():
-            annotation = hints.get(pname, param.annotation)
-            if is_context_annotation(annotation):
-                if pname in bind:
-                    raise TypeError(
-                        f"tool {fn_name!r}: parameter {pname!r} receives the ToolContext "
-                        "and cannot be bound"
-                    )
-                context_param = pname
-                continue
-            if pname in partial_keywords and pname not in bind:
-                continue  # fixed by the partial, which passes it itself
-            if pname in bind:
-                if param.kind is param.POSITIONAL_ONLY:
-                    positional.append(pname)
-                bound[pname], check = bind_value(fn_name, pname, annotation, bind[pname])
-                if check is not None:
-                    bound_checks[pname] = check
-                continue
-            if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-                raise TypeError(
-                    f"tool {fn_name!r}: *args/**kwargs cannot be described to a model; "
-                    "declare named parameters"
-                )
-            if param.kind is param.POSITIONAL_ONLY:
-                positional.append(pname)
-            if annotation is inspect.Parameter.empty:
-                annotation = Any
-            default = PydanticUndefined if param.default is param.empty else param.default
-            # pydantic reserves names with a leading underscore: such a parameter (BFCL has
-            # ``_class``) gets an internal field name and keeps its own name as the alias.
-            key = pname
-            while key.startswith("_") or key in fields:
-                key = f"param{key}"
-            annotations[pname] = annotation
-            fields[key] = (
-                annotation,
-                pydantic.Field(
-                    default=default,
-                    description=param_docs.get(pname),
-                    alias=pname if key != pname else None,
-                ),
-            )
-        validator = pydantic.create_model(
-            f"{fn_name.replace('.', '_').replace('-', '_')}_arguments",
-            __config__=pydantic.ConfigDict(extra="forbid", arbitrary_types_allowed=True),
-            **fields,
-        )
-        try:  # fail now, not at the first call, when a hint names an unreachable type
-            validator.model_rebuild()
-        except pydantic.PydanticUndefinedAnnotation as exc:
-            raise TypeError(
-                f"tool {fn_name!r}: cannot resolve the type hint {exc.name!r}; "
-                "define the type at module level of the tool's module"
-            ) from None
-        if parameters is None:
-            try:
-                schema = validator.model_json_schema()
-            except pydantic.PydanticInvalidForJsonSchema:
-                raise no_schema_error(fn_name, annotations) from None
-            schema.pop("title", None)
-            for prop in schema.get("properties", {}).values():
-                prop.pop("title", None)
-            parameters = schema
-        elif bound or partial_keywords:  # a given schema must not offer bound parameters
-            parameters = without_properties(parameters, {*bound, *partial_keywords})
-        # A wrapper decides how the call runs, not what it wraps: look at the outermost
-        # callable first (an async wrapper around a sync function is async).
-        is_async = any(
-            inspect.iscoroutinefunction(f)
-            for f in (function, getattr(function, "__call__", None))  # noqa: B004
-        )
+        signature = read_signature(function, name=name, parameters=parameters, bind=bind)
         return cls(
-            name=fn_name,
-            description=description if description is not None else summary,
-            parameters=parameters,
+            name=signature.name,
+            description=description if description is not None else signature.summary,
+            parameters=signature.parameters,
             function=function,
             access=Access.of(reads=reads, writes=writes),
             timeout=timeout,
             return_direct=return_direct,
-            is_async=is_async,
+            is_async=signature.is_async,
             isolation=isolation,
             backend=backend,
-            context_param=context_param,
-            validator=validator,
-            positional=tuple(positional),
-            bound=bound,
-            bound_checks=bound_checks,
-            fixed=frozenset(
-                {*bound, *partial_keywords, *([context_param] if context_param else [])}
-            ),
+            context_param=signature.context_param,
+            validator=signature.validator,
+            positional=signature.positional,
+            bound=signature.bound,
+            bound_checks=signature.bound_checks,
+            fixed=signature.fixed,
         )
 
     @classmethod
