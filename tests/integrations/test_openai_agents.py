@@ -15,7 +15,7 @@ pytest.importorskip("agents")
 from agents import Agent, RunConfig, function_tool
 from agents.testing import ModelStep, ScriptedModel
 from agents.testing.model import ModelCall, assistant_message, function_call
-from conftest import new_threads, other_tasks
+from framework_tasks import new_threads, other_tasks
 
 from asyncfc.integrations.openai_agents import run
 

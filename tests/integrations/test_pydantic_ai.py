@@ -13,7 +13,7 @@ import pytest
 pytest.importorskip("pydantic_ai")
 
 import anyio.lowlevel
-from conftest import new_threads, other_tasks
+from framework_tasks import new_threads, other_tasks
 from pydantic_ai import (
     Agent,
     AgentRunResultEvent,
