@@ -38,20 +38,33 @@ Invariants, and why:
 
 from __future__ import annotations
 
-import json
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ._calls import ToolCall, ToolResult
-from ._errors import ModelResponseError
 from ._messages import (
     AssistantMessage,
     Message,
     SystemMessage,
-    ToolResultsMessage,
     UserMessage,
 )
+from ._wire_anthropic import anthropic_blocks_to_calls as anthropic_blocks_to_calls
+from ._wire_anthropic import anthropic_request as anthropic_request
+from ._wire_anthropic import anthropic_tool_result_message as anthropic_tool_result_message
+from ._wire_anthropic import anthropic_tools as anthropic_tools
+from ._wire_shared import arguments_json as arguments_json
+from ._wire_shared import arguments_object as arguments_object
+from ._wire_shared import (
+    call_id,
+    calls_before,
+    field_of,
+    malformed,
+    parameters_of,
+    spec_of_tool,
+    system_text,
+)
+from ._wire_shared import new_call_id as new_call_id
+from ._wire_shared import pair_results as pair_results
 
 __all__ = (
     "anthropic_blocks_to_calls",
@@ -73,95 +86,6 @@ __all__ = (
 )
 
 
-# --- shared -------------------------------------------------------------------------------
-
-
-def pair_results(calls: Sequence[ToolCall], results: Iterable[ToolResult]) -> list[ToolResult]:
-    """``results`` in the order of ``calls``, one per call id; :class:`ValueError` otherwise."""
-    by_id: dict[str, ToolResult] = {}
-    for result in results:
-        if result.call_id in by_id:
-            raise ValueError(f"two results for tool call id {result.call_id!r}")
-        by_id[result.call_id] = result
-    ids = [call.id for call in calls]
-    if len(set(ids)) != len(ids):
-        raise ValueError(f"duplicate tool call ids: {ids!r}")
-    missing = [i for i in ids if i not in by_id]
-    extra = sorted(set(by_id) - set(ids))
-    if missing or extra:
-        raise ValueError(
-            f"tool results do not pair 1:1 with calls (missing: {missing}, unknown: {extra})"
-        )
-    return [by_id[i] for i in ids]
-
-
-def new_call_id() -> str:
-    """A fresh call id, ``call_`` and 24 random hex digits: unique within any conversation,
-    for calls whose provider sent no id (some OpenAI-compatible servers send none or ``""``)."""
-    return f"call_{uuid.uuid4().hex[:24]}"
-
-
-def _call_id(value: Any) -> str:
-    return str(value) if value not in (None, "") else new_call_id()
-
-
-def _malformed(what: str, position: int, problem: str, provider: str) -> ModelResponseError:
-    return ModelResponseError(
-        f"{provider} sent a malformed {what} (position {position}): {problem}", provider=provider
-    )
-
-
-def _field(item: Mapping[str, Any], key: str, what: str, position: int, provider: str) -> Any:
-    """``item[key]``, or :class:`ModelResponseError` naming the missing field."""
-    value = item.get(key) if isinstance(item, Mapping) else None
-    if value is None or value == "":
-        raise _malformed(what, position, f"it has no '{key}'", provider)
-    return value
-
-
-def arguments_json(call: ToolCall) -> str:
-    """The call's arguments as JSON text (OpenAI's form).  Values JSON cannot encode are
-    written with ``str()``; arguments that cannot be encoded at all (nested past the encoder's
-    depth) become ``{}``, like invalid JSON in :func:`arguments_object`."""
-    if isinstance(call.arguments, str):
-        return call.arguments
-    try:
-        return json.dumps(dict(call.arguments), ensure_ascii=False, default=str)
-    except (ValueError, TypeError, RecursionError):
-        return "{}"
-
-
-def arguments_object(call: ToolCall) -> dict[str, Any]:
-    """The call's arguments as a JSON object (Anthropic's form); ``{}`` for invalid JSON."""
-    if not isinstance(call.arguments, str):
-        return dict(call.arguments)
-    try:
-        value = json.loads(call.arguments)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def _spec(tool: Mapping[str, Any]) -> Mapping[str, Any]:
-    if tool.get("type") == "function" and isinstance(tool.get("function"), Mapping):
-        spec: Mapping[str, Any] = tool["function"]
-        return spec
-    return tool
-
-
-def _parameters(spec: Mapping[str, Any]) -> dict[str, Any]:
-    return dict(spec.get("parameters") or {"type": "object", "properties": {}})
-
-
-def _calls_before(messages: Sequence[Message], position: int) -> tuple[ToolCall, ...]:
-    """The calls a :class:`ToolResultsMessage` at ``position`` answers: those of the nearest
-    assistant message before it (none if there is none, so any result fails to pair)."""
-    for earlier in reversed(messages[:position]):
-        if isinstance(earlier, AssistantMessage):
-            return earlier.tool_calls
-    return ()
-
-
 # --- OpenAI Chat Completions --------------------------------------------------------------
 
 
@@ -173,13 +97,13 @@ def chat_tool_calls_to_calls(tool_calls: Iterable[Mapping[str, Any]]) -> tuple[T
     """
     calls = []
     for position, tc in enumerate(tool_calls):
-        function = _field(tc, "function", "tool call", position, "openai")
+        function = field_of(tc, "function", "tool call", position, "openai")
         if not isinstance(function, Mapping):
-            raise _malformed("tool call", position, "'function' is not an object", "openai")
+            raise malformed("tool call", position, "'function' is not an object", "openai")
         calls.append(
             ToolCall(
-                id=_call_id(tc.get("id")),
-                name=str(_field(function, "name", "tool call", position, "openai")),
+                id=call_id(tc.get("id")),
+                name=str(field_of(function, "name", "tool call", position, "openai")),
                 arguments=function.get("arguments") or "",
             )
         )
@@ -221,7 +145,7 @@ def chat_messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
         elif isinstance(message, AssistantMessage):
             out.append(_chat_assistant(message))
         else:
-            out.extend(chat_tool_messages(_calls_before(messages, position), message.results))
+            out.extend(chat_tool_messages(calls_before(messages, position), message.results))
     return out
 
 
@@ -229,11 +153,11 @@ def chat_tools(tools: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Neutral tool definitions → ``[{"type": "function", "function": {...}}]``."""
     out = []
     for tool in tools:
-        spec = _spec(tool)
+        spec = spec_of_tool(tool)
         function = {
             "name": spec["name"],
             "description": spec.get("description", ""),
-            "parameters": _parameters(spec),
+            "parameters": parameters_of(spec),
         }
         out.append({"type": "function", "function": function})
     return out
@@ -250,8 +174,8 @@ def responses_items_to_calls(items: Iterable[Mapping[str, Any]]) -> tuple[ToolCa
             continue
         calls.append(
             ToolCall(
-                id=_call_id(item.get("call_id")),
-                name=str(_field(item, "name", "function_call item", position, "openai")),
+                id=call_id(item.get("call_id")),
+                name=str(field_of(item, "name", "function_call item", position, "openai")),
                 arguments=item.get("arguments") or "",
             )
         )
@@ -284,7 +208,7 @@ def _responses_items(messages: Sequence[Message], position: int) -> list[dict[st
     if isinstance(message, AssistantMessage):
         text = [{"role": "assistant", "content": message.content}] if message.content else []
         return text + [_responses_call_item(c) for c in message.tool_calls]
-    return responses_result_items(_calls_before(messages, position), message.results)
+    return responses_result_items(calls_before(messages, position), message.results)
 
 
 def responses_request(messages: Sequence[Message]) -> tuple[str | None, list[dict[str, Any]]]:
@@ -296,7 +220,7 @@ def responses_request(messages: Sequence[Message]) -> tuple[str | None, list[dic
     lead = 0
     while lead < len(messages) and isinstance(messages[lead], SystemMessage):
         lead += 1
-    instructions = "\n\n".join(_system_text(m) for m in messages[:lead]) or None
+    instructions = "\n\n".join(system_text(m) for m in messages[:lead]) or None
     items: list[dict[str, Any]] = []
     for position in range(lead, len(messages)):
         items.extend(_responses_items(messages, position))
@@ -307,118 +231,14 @@ def responses_tools(tools: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Neutral tool definitions → Responses ``function`` tools (non-strict)."""
     out = []
     for tool in tools:
-        spec = _spec(tool)
+        spec = spec_of_tool(tool)
         out.append(
             {
                 "type": "function",
                 "name": spec["name"],
                 "description": spec.get("description", ""),
-                "parameters": _parameters(spec),
+                "parameters": parameters_of(spec),
                 "strict": False,
-            }
-        )
-    return out
-
-
-# --- Anthropic Messages -------------------------------------------------------------------
-
-
-def anthropic_blocks_to_calls(blocks: Iterable[Mapping[str, Any]]) -> tuple[ToolCall, ...]:
-    """``tool_use`` blocks of a message's ``content`` → calls (other blocks skipped)."""
-    calls = []
-    for position, b in enumerate(blocks):
-        if b.get("type") != "tool_use":
-            continue
-        arguments = b.get("input") or {}
-        calls.append(
-            ToolCall(
-                id=_call_id(b.get("id")),
-                name=str(_field(b, "name", "tool_use block", position, "anthropic")),
-                arguments=(
-                    dict(arguments)
-                    if isinstance(arguments, Mapping)
-                    else json.dumps(arguments, default=str)
-                ),
-            )
-        )
-    return tuple(calls)
-
-
-def _tool_result_block(result: ToolResult) -> dict[str, Any]:
-    return {
-        "type": "tool_result",
-        "tool_use_id": result.call_id,
-        "content": result.content,
-        "is_error": result.is_error,
-    }
-
-
-def anthropic_tool_result_message(
-    calls: Sequence[ToolCall], results: Iterable[ToolResult], text: str | None = None
-) -> dict[str, Any]:
-    """ONE user message: a ``tool_result`` block per call, in call order, then ``text``."""
-    content = [_tool_result_block(r) for r in pair_results(calls, results)]
-    if text:
-        content.append({"type": "text", "text": text})
-    return {"role": "user", "content": content}
-
-
-def _anthropic_assistant(message: AssistantMessage) -> dict[str, Any]:
-    content: list[dict[str, Any]] = []
-    if message.content:
-        content.append({"type": "text", "text": message.content})
-    content.extend(
-        {"type": "tool_use", "id": c.id, "name": c.name, "input": arguments_object(c)}
-        for c in message.tool_calls
-    )
-    return {"role": "assistant", "content": content}
-
-
-def _system_text(message: Message) -> str:
-    assert isinstance(message, SystemMessage)
-    return message.content
-
-
-def _append_user(out: list[dict[str, Any]], blocks: list[dict[str, Any]]) -> None:
-    """Append user content, merging into the previous message when it is a user message
-    (a tool-results message followed by user text becomes one message, results first)."""
-    if out and out[-1]["role"] == "user":
-        out[-1]["content"].extend(blocks)
-    else:
-        out.append({"role": "user", "content": blocks})
-
-
-def anthropic_request(
-    messages: Sequence[Message],
-) -> tuple[str | None, list[dict[str, Any]]]:
-    """A neutral conversation → ``(system, messages)`` for ``client.messages.create``.
-
-    All system messages are joined (blank lines) into the top-level ``system``.  Consecutive
-    user-side messages (results, then text) are merged into one user message.
-    """
-    system = [m.content for m in messages if isinstance(m, SystemMessage)]
-    out: list[dict[str, Any]] = []
-    for position, message in enumerate(messages):
-        if isinstance(message, UserMessage):
-            _append_user(out, [{"type": "text", "text": message.content}])
-        elif isinstance(message, AssistantMessage):
-            out.append(_anthropic_assistant(message))
-        elif isinstance(message, ToolResultsMessage):
-            results = pair_results(_calls_before(messages, position), message.results)
-            _append_user(out, [_tool_result_block(r) for r in results])
-    return ("\n\n".join(system) or None), out
-
-
-def anthropic_tools(tools: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Neutral tool definitions → ``[{"name", "description", "input_schema"}]``."""
-    out = []
-    for tool in tools:
-        spec = _spec(tool)
-        out.append(
-            {
-                "name": spec["name"],
-                "description": spec.get("description", ""),
-                "input_schema": _parameters(spec),
             }
         )
     return out
