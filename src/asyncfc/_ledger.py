@@ -155,6 +155,15 @@ class FutureLedger:
         for o in self.observers:
             o.call_finished(future)
 
+    def _settle_caller_cancelled(self, future: Future) -> None:
+        """Settle ``future``, which ran in its caller's task, as cancelled with its caller
+        (unless the scheduler closed meanwhile and settled it already)."""
+        if future.result is None:
+            self._settle(
+                future,
+                error_result(future.call, "cancelled", "the call was cancelled before it finished"),
+            )
+
     def _record(self, future: Future, start: float, *, ok: bool) -> None:
         """Add ``future``'s run, from ``start`` until now, to the trace."""
         assert self.trace is not None

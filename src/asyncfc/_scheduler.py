@@ -168,11 +168,7 @@ class Scheduler(FutureLedger):
         try:
             result = await self._complete(prepared, prepared.kwargs)
         except BaseException:  # the caller's cancellation (or a BaseException of the tool)
-            if future.result is None:
-                self._settle(
-                    future,
-                    error_result(call, "cancelled", "the call was cancelled before it finished"),
-                )
+            self._settle_caller_cancelled(future)
             raise
         if future.result is None:  # else the scheduler closed meanwhile and settled it
             self._settle(future, result)
@@ -258,11 +254,7 @@ class Scheduler(FutureLedger):
                 self._settle(future, exc.result)
             passed = exc.error
         except BaseException:  # the caller's cancellation (or a BaseException of the call)
-            if future.result is None:
-                self._settle(
-                    future,
-                    error_result(call, "cancelled", "the call was cancelled before it finished"),
-                )
+            self._settle_caller_cancelled(future)
             raise
         else:
             if future.result is None:  # else the scheduler closed meanwhile and settled it

@@ -15,7 +15,7 @@ pytest.importorskip("agents")
 from agents import Agent, RunConfig, function_tool
 from agents.testing import ModelStep, ScriptedModel
 from agents.testing.model import ModelCall, assistant_message, function_call
-from framework_tasks import new_threads, other_tasks
+from framework_tasks import cancel_once_running, new_threads, other_tasks
 
 from asyncfc.integrations.openai_agents import run
 
@@ -189,13 +189,7 @@ async def test_cancelling_the_run_leaves_no_task_and_no_thread() -> None:
     agent = Agent(name="a", model=model, tools=[hang])
     threads = set(threading.enumerate())
     before = other_tasks()
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(lambda: run(agent, "go", run_config=NO_TRACING))
-        with anyio.fail_after(5):
-            await running.wait()
-            await anyio.wait_all_tasks_blocked()
-        tg.cancel_scope.cancel()
-    await anyio.lowlevel.checkpoint()
+    await cancel_once_running(lambda: run(agent, "go", run_config=NO_TRACING), running)
     assert other_tasks() - before == set()
     assert new_threads(threads) == set()
 

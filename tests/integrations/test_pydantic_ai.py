@@ -13,7 +13,7 @@ import pytest
 pytest.importorskip("pydantic_ai")
 
 import anyio.lowlevel
-from framework_tasks import new_threads, other_tasks
+from framework_tasks import cancel_once_running, new_threads, other_tasks
 from pydantic_ai import (
     Agent,
     AgentRunResultEvent,
@@ -32,7 +32,7 @@ from pydantic_ai.messages import (
     ToolReturnPart,
 )
 from pydantic_ai.models.function import AgentInfo, DeltaToolCall, FunctionModel
-from pydantic_ai_script import calls, logged_step, outcomes, scripted, texts
+from pydantic_ai_script import Step, calls, logged_step, outcomes, scripted, texts
 
 from asyncfc.integrations.pydantic_ai import AsyncFC, AsyncFCToolset
 
@@ -271,13 +271,7 @@ async def test_cancelling_the_run_leaves_no_task_and_no_thread() -> None:
     agent = Agent(model, capabilities=[AsyncFC(FunctionToolset([hang]))])
     threads = set(threading.enumerate())
     before = other_tasks()
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(agent.run, "go")
-        with anyio.fail_after(5):
-            await running.wait()
-            await anyio.wait_all_tasks_blocked()
-        tg.cancel_scope.cancel()
-    await asyncio.sleep(0)
+    await cancel_once_running(lambda: agent.run("go"), running)
     assert other_tasks() - before == set()
     assert new_threads(threads) == set()
 
@@ -525,13 +519,7 @@ async def test_cancelling_a_concurrent_mode_run_cancels_calls_waiting_for_their_
     wrapped = AsyncFCToolset(FunctionToolset([hang, after]), mode="concurrent")
     agent = Agent(model, toolsets=[wrapped])
     before = other_tasks()
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(agent.run, "go")
-        with anyio.fail_after(5):
-            await running.wait()
-            await anyio.wait_all_tasks_blocked()
-        tg.cancel_scope.cancel()
-    await asyncio.sleep(0)
+    await cancel_once_running(lambda: agent.run("go"), running)
     assert log == ["hang"]  # the waiting call never ran
     assert other_tasks() - before == set()
 
@@ -555,22 +543,15 @@ async def test_cancelling_a_concurrent_mode_run_cancels_the_call_in_pydantic_ais
     agent = Agent(model, toolsets=[wrapped])
     threads = set(threading.enumerate())
     before = other_tasks()
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(agent.run, "go")
-        with anyio.fail_after(5):
-            await running.wait()
-            await anyio.wait_all_tasks_blocked()
-        tg.cancel_scope.cancel()
-    await asyncio.sleep(0)
+    await cancel_once_running(lambda: agent.run("go"), running)
     assert cancelled == ["hang"]  # the call ran in the run's own task and was cancelled with it
     assert other_tasks() - before == set()
     assert new_threads(threads) == set()
 
 
-@pytest.mark.parametrize(("policy", "requests"), [("label_aware", 2), ("reask", 3)])
-async def test_the_drain_follows_the_final_answer_policy(policy: str, requests: int) -> None:
-    """An answer whose only unseen result is a successful write stands under
-    ``label_aware`` (the default, as for asyncfc's Agent); ``reask`` sends it back."""
+def _write_answered_early() -> tuple[Callable[[str], Any], Step]:
+    """A tool ``save`` and a model step that answers "done" while ``save`` still runs (it
+    finishes once the answer is given)."""
     release = anyio.Event()
 
     async def save(text: str) -> str:
@@ -581,6 +562,15 @@ async def test_the_drain_follows_the_final_answer_policy(policy: str, requests: 
     def final(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
         release.set()  # save is still running when the model answers
         return ModelResponse(parts=[TextPart("done")])
+
+    return save, final
+
+
+@pytest.mark.parametrize(("policy", "requests"), [("label_aware", 2), ("reask", 3)])
+async def test_the_drain_follows_the_final_answer_policy(policy: str, requests: int) -> None:
+    """An answer whose only unseen result is a successful write stands under
+    ``label_aware`` (the default, as for asyncfc's Agent); ``reask`` sends it back."""
+    save, final = _write_answered_early()
 
     model, infos = scripted(
         [calls(("save", {"text": "a"}, "c1")), final, ModelResponse(parts=[TextPart("again")])]
@@ -606,17 +596,8 @@ async def test_the_drain_follows_the_final_answer_policy(policy: str, requests: 
 async def test_the_next_run_of_a_conversation_opens_with_what_the_drain_left() -> None:
     """label_aware lets turn 1's answer stand before its write's result; turn 2's first
     model request carries that result, once, and it stays in the history."""
-    release = anyio.Event()
+    save, final = _write_answered_early()
     first_request: list[str] = []
-
-    async def save(text: str) -> str:
-        """Save a note."""
-        await release.wait()
-        return f"saved {text}"
-
-    def final(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
-        release.set()  # save is still running when the model answers
-        return ModelResponse(parts=[TextPart("done")])
 
     def second(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
         first_request.append("\n".join(str(p.content) for p in messages[-1].parts))
