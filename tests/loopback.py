@@ -159,6 +159,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("content-type", "text/event-stream")
         self.send_header("transfer-encoding", "chunked")
         self.send_header("cache-control", "no-cache")
+        # The connection ends with the stream: say so, or the client may send its next
+        # request on it while it closes ("Server disconnected without sending a response").
+        self.send_header("connection", "close")
         self.end_headers()
         assert reply.steps is not None
         for step in reply.steps:
