@@ -43,7 +43,7 @@ from ._protocol import (
     pending_text,
 )
 from ._results import error_result
-from ._scheduler import Scheduler
+from ._scheduler import Future, Scheduler
 from ._toolset import Toolset
 
 __all__ = ("FuturesSession", "SessionMode")
@@ -119,18 +119,11 @@ class FuturesSession:
 
     async def call(self, call: ToolCall) -> ToolResult:
         """Answer one call; the content ends with any results settled and not yet shown."""
-        if call.id in self._call_ids:
-            return error_result(
-                call, "invalid_arguments", f"call id {call.id!r} was already used in this session"
-            )
-        self._call_ids.add(call.id)
+        reused = self._reused_id(call)
+        if reused is not None:
+            return reused
         if self.mode == "concurrent":  # answered with its own result, never delivered again
-            outcome = await self.scheduler.call(call)
-            if isinstance(outcome, ToolResult):
-                return outcome
-            self.delivery.seen.add(outcome.number)  # shown in this answer
-            assert outcome.result is not None
-            return outcome.result
+            return self._answered(await self.scheduler.call(call))
         if call.name == AWAIT_TOOL_NAME:
             result = await self.delivery.serve_await(call)
         else:
@@ -167,15 +160,26 @@ class FuturesSession:
             raise RuntimeError(
                 "FuturesSession.call_hosted() is for mode='concurrent'; in async mode use call()"
             )
+        reused = self._reused_id(call)
+        if reused is not None:
+            return reused
+        return self._answered(await self.scheduler.call_hosted(call, run, passthrough=passthrough))
+
+    def _reused_id(self, call: ToolCall) -> ToolResult | None:
+        """The error result of a call whose id this session has seen; else ``None``, and
+        the id is taken."""
         if call.id in self._call_ids:
             return error_result(
                 call, "invalid_arguments", f"call id {call.id!r} was already used in this session"
             )
         self._call_ids.add(call.id)
-        outcome = await self.scheduler.call_hosted(call, run, passthrough=passthrough)
+        return None
+
+    def _answered(self, outcome: Future | ToolResult) -> ToolResult:
+        """A concurrent-mode call's answer: its own result, shown in this answer."""
         if isinstance(outcome, ToolResult):
             return outcome
-        self.delivery.seen.add(outcome.number)  # shown in this answer
+        self.delivery.seen.add(outcome.number)
         assert outcome.result is not None
         return outcome.result
 
